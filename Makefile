@@ -1,0 +1,147 @@
+# orfeas - build, test, install. GNU make.
+#
+#   make              liborfeas.a and the programs, in $(BUILD)/
+#   make check        install what is missing, build, run every test
+#   make asan         the same tests on an AddressSanitizer + UBSan build
+#   make demo         install, build, and run the pipeline on the bundled sample
+#   make bench        the benchmarks (ratios against named anchors)
+#   make install      programs, man pages, completions under $(DESTDIR)$(PREFIX)
+#   make CUDA=0       force the CPU-only build even when nvcc is found
+
+VERSION := $(shell sed -n 's/^\#define ORFEAS_VERSION "\(.*\)"/\1/p' lib/version.h)
+BUILD   ?= build
+PREFIX  ?= /usr/local
+BINDIR  ?= $(PREFIX)/bin
+MANDIR  ?= $(PREFIX)/share/man
+COMPDIR ?= $(PREFIX)/share/bash-completion/completions
+
+CC      ?= cc
+OPT     ?= -O2 -g
+SAN     ?=
+WERROR  ?= 0
+WARN    := -Wall -Wextra -Wshadow -Wpointer-arith -Wstrict-prototypes -Wvla
+ifeq ($(WERROR),1)
+WARN    += -Werror
+endif
+CPPFLAGS_ALL := -Ilib -Ikernels -I/usr/include/stb -D_GNU_SOURCE $(CPPFLAGS)
+CFLAGS_ALL   := -std=c11 $(OPT) $(SAN) $(WARN) -fopenmp -MMD -MP $(CFLAGS)
+LDLIBS_ALL   := -lcjson -lsodium -lmeshoptimizer -lstb -lstdc++ -lm -ldl -lpthread $(LDLIBS)
+
+# CUDA: found on PATH, in CUDA_HOME, or in the standard prefix; CUDA=0 turns it off.
+CUDA ?= auto
+NVCC ?= $(firstword $(shell command -v nvcc 2>/dev/null) $(wildcard $(CUDA_HOME)/bin/nvcc) $(wildcard /usr/local/cuda/bin/nvcc))
+CUDA_SRC := $(wildcard kernels/*.cu)
+ifeq ($(CUDA),0)
+USE_CUDA := 0
+else ifeq ($(strip $(CUDA_SRC)),)
+USE_CUDA := 0
+else ifneq ($(strip $(NVCC)),)
+USE_CUDA := 1
+else
+USE_CUDA := 0
+endif
+ifeq ($(USE_CUDA),1)
+CUDA_ROOT    := $(patsubst %/bin/nvcc,%,$(NVCC))
+CUDA_ARCH    ?= -gencode arch=compute_90,code=sm_90 -gencode arch=compute_75,code=compute_75
+NVCCFLAGS    ?= -O2 -std=c++17 $(CUDA_ARCH) -Xcompiler -Wall
+CPPFLAGS_ALL += -DORFEAS_CUDA=1
+LDLIBS_ALL   += -L$(CUDA_ROOT)/lib64 -L$(CUDA_ROOT)/targets/x86_64-linux/lib -lcudart_static -lrt
+CUDA_OBJ     := $(patsubst kernels/%.cu,$(BUILD)/obj/kernels/%.o,$(CUDA_SRC))
+else
+CUDA_OBJ     :=
+endif
+
+LIB_SRC  := $(wildcard lib/*.c)
+LIB_OBJ  := $(patsubst lib/%.c,$(BUILD)/obj/lib/%.o,$(LIB_SRC))
+LIB      := $(BUILD)/liborfeas.a
+PROGS    := $(patsubst cmd/%.c,$(BUILD)/bin/%,$(wildcard cmd/*.c))
+UNIT_SRC := $(wildcard tests/unit/test_*.c)
+UNITS    := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRC))
+TOOL_SRC := $(wildcard tests/tools/*.c)
+TOOLS    := $(patsubst tests/tools/%.c,$(BUILD)/tests/tools/%,$(TOOL_SRC))
+MAN1     := $(wildcard man/*.1)
+MAN7     := $(wildcard man/*.7)
+COMPS    := $(wildcard scripts/completion/*)
+
+.SECONDARY:
+.PHONY: all check test asan demo bench install uninstall clean deps fuzz soak gallery check-gpu bench-gpu
+all: $(PROGS) $(UNITS) $(TOOLS)
+
+$(BUILD)/obj/lib/%.o: lib/%.c
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS_ALL) $(CFLAGS_ALL) -c $< -o $@
+
+$(BUILD)/obj/kernels/%.o: kernels/%.cu
+	@mkdir -p $(@D)
+	$(NVCC) $(NVCCFLAGS) -Ilib -Ikernels -DORFEAS_CUDA=1 -c $< -o $@
+
+$(LIB): $(LIB_OBJ) $(CUDA_OBJ)
+	@mkdir -p $(@D)
+	rm -f $@
+	ar rcs $@ $^
+
+$(BUILD)/obj/cmd/%.o: cmd/%.c
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS_ALL) $(CFLAGS_ALL) -c $< -o $@
+
+$(BUILD)/bin/%: $(BUILD)/obj/cmd/%.o $(LIB)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS_ALL) $< $(LIB) $(LDLIBS_ALL) -o $@
+
+$(BUILD)/obj/tests/%.o: tests/unit/%.c
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS_ALL) -Itests/unit $(CFLAGS_ALL) -c $< -o $@
+
+$(BUILD)/tests/%: $(BUILD)/obj/tests/%.o $(LIB)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS_ALL) $< $(LIB) $(LDLIBS_ALL) -o $@
+
+$(BUILD)/obj/tools/%.o: tests/tools/%.c
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS_ALL) $(CFLAGS_ALL) -c $< -o $@
+
+$(BUILD)/tests/tools/%: $(BUILD)/obj/tools/%.o $(LIB)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS_ALL) $< $(LIB) $(LDLIBS_ALL) -o $@
+
+-include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)
+
+deps:
+	scripts/install-deps
+
+# The one test command (README, .ci/run): install, build with warnings as errors, run all.
+check: deps
+	$(MAKE) all WERROR=1
+	tests/run $(BUILD)
+
+# Tests only, on what is built.
+test: all
+	tests/run $(BUILD)
+
+asan: deps
+	$(MAKE) all BUILD=build-asan CUDA=0 WERROR=1 OPT="-O1 -g" \
+	    SAN="-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined"
+	ASAN_OPTIONS=detect_leaks=1:abort_on_error=0:exitcode=86 UBSAN_OPTIONS=print_stacktrace=1 \
+	    tests/run build-asan
+
+demo: deps all
+	scripts/demo $(BUILD)
+
+bench: all
+	scripts/bench/run $(BUILD)
+
+install: all
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man7 $(DESTDIR)$(COMPDIR)
+	install -m 0755 $(PROGS) $(DESTDIR)$(BINDIR)/
+	$(if $(MAN1),install -m 0644 $(MAN1) $(DESTDIR)$(MANDIR)/man1/)
+	$(if $(MAN7),install -m 0644 $(MAN7) $(DESTDIR)$(MANDIR)/man7/)
+	$(if $(COMPS),install -m 0644 $(COMPS) $(DESTDIR)$(COMPDIR)/)
+
+uninstall:
+	rm -f $(addprefix $(DESTDIR)$(BINDIR)/,$(notdir $(PROGS)))
+	rm -f $(addprefix $(DESTDIR)$(MANDIR)/man1/,$(notdir $(MAN1)))
+	rm -f $(addprefix $(DESTDIR)$(MANDIR)/man7/,$(notdir $(MAN7)))
+	rm -f $(addprefix $(DESTDIR)$(COMPDIR)/,$(notdir $(COMPS)))
+
+clean:
+	rm -rf build build-asan build-fuzz

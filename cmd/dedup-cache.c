@@ -1,0 +1,33 @@
+/* dedup-cache - inspect, prune, verify and use the orfeas content-addressed cache.
+ * Placeholder front end: options and exit codes are real, the work lands with its issue. */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "version.h"
+
+static const char usage[] =
+    "usage: dedup-cache [options]\n"
+    "inspect, prune, verify and use the orfeas content-addressed cache.\n"
+    "\n"
+    "  -h, --help       show this help and exit\n"
+    "  -V, --version    show the version and exit\n";
+
+int main(int argc, char **argv)
+{
+    static const struct option opts[] = {
+        {"help", no_argument, NULL, 'h'},
+        {"version", no_argument, NULL, 'V'},
+        {NULL, 0, NULL, 0},
+    };
+    int c;
+    while ((c = getopt_long(argc, argv, "hV", opts, NULL)) != -1) {
+        switch (c) {
+        case 'h': fputs(usage, stdout); return 0;
+        case 'V': printf("dedup-cache (orfeas) %s\n", ORFEAS_VERSION); return 0;
+        default: fprintf(stderr, "dedup-cache: try 'dedup-cache --help'\n"); return 64;
+        }
+    }
+    fprintf(stderr, "dedup-cache: not implemented yet\n");
+    return 69;
+}

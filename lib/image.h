@@ -1,0 +1,30 @@
+/* image.h - an 8-bit RGBA raster, and reading one from a file or memory.
+ *
+ * Pixels are row-major, top row first, 4 bytes a pixel (R, G, B, A), so
+ * pixel (x, y) starts at rgba[4 * ((size_t)y * w + x)]. Images with fewer
+ * channels are expanded (grey -> R=G=B, no alpha -> A=255); 16-bit and HDR
+ * images are converted to 8 bits. `had_alpha` says whether the file itself
+ * carried an alpha channel.
+ */
+#ifndef ORFEAS_IMAGE_H
+#define ORFEAS_IMAGE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "err.h"
+
+typedef struct orf_image {
+    int w, h;          /* pixels; both > 0 when rgba != NULL */
+    uint8_t *rgba;     /* 4*w*h bytes, owned (free with image_free) */
+    int had_alpha;     /* 1 when the source had an alpha channel */
+} orf_image;
+
+/* Release the pixels and zero the struct. Safe on a zeroed struct. */
+void image_free(orf_image *img);
+
+/* Allocate a w x h image filled with zero bytes. -1 with "too_large" when
+ * w*h*4 would overflow or allocation fails. */
+int image_alloc(orf_image *img, int w, int h, orf_err *e);
+
+#endif
