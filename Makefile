@@ -104,6 +104,34 @@ $(BUILD)/tests/tools/%: $(BUILD)/obj/tools/%.o $(LIB)
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS_ALL) $< $(LIB) $(LDLIBS_ALL) -o $@
 
+# Fuzz targets: tests/fuzz/fuzz_NAME.c. The normal build links each with a
+# replay main (build/tests/fuzz/fuzz_NAME FILE...); `make fuzz` builds them with
+# clang and libFuzzer into build-fuzz/ and runs each for FUZZ_SECONDS.
+FUZZ_SRC := $(wildcard tests/fuzz/fuzz_*.c)
+FUZZ_REPLAY := $(patsubst tests/fuzz/%.c,$(BUILD)/tests/fuzz/%,$(FUZZ_SRC))
+all: $(FUZZ_REPLAY)
+
+$(BUILD)/tests/fuzz/%: tests/fuzz/%.c tests/fuzz/replay.c $(LIB)
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS_ALL) $(CFLAGS_ALL) $< tests/fuzz/replay.c $(LIB) $(LDLIBS_ALL) -o $@
+
+FUZZ_SECONDS ?= 60
+FUZZ_CC ?= clang
+fuzz:
+	$(MAKE) BUILD=build-fuzz CC=$(FUZZ_CC) CUDA=0 OPT="-O1 -g" \
+	    SAN="-fsanitize=fuzzer-no-link,address,undefined -fno-omit-frame-pointer" build-fuzz/liborfeas.a
+	@for src in $(FUZZ_SRC); do \
+	    t=$$(basename $$src .c); n=$${t#fuzz_}; \
+	    $(FUZZ_CC) $(CPPFLAGS_ALL) -std=c11 -O1 -g -fopenmp -fsanitize=fuzzer,address,undefined $$src \
+	        build-fuzz/liborfeas.a $(LDLIBS_ALL) -o build-fuzz/$$t || exit 1; \
+	    mkdir -p build-fuzz/corpus/$$n tests/fuzz/regress/$$n; \
+	    echo "fuzz: $$t for $(FUZZ_SECONDS) s"; \
+	    ASAN_OPTIONS=detect_leaks=1 build-fuzz/$$t -max_total_time=$(FUZZ_SECONDS) -max_len=65536 \
+	        -artifact_prefix=tests/fuzz/regress/$$n/ build-fuzz/corpus/$$n tests/fuzz/corpus/$$n \
+	        2>build-fuzz/$$t.log || { tail -30 build-fuzz/$$t.log; exit 1; }; \
+	    tail -1 build-fuzz/$$t.log; \
+	done
+
 -include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)
 
 deps:
