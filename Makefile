@@ -61,7 +61,6 @@ TOOL_SRC := $(wildcard tests/tools/*.c)
 TOOLS    := $(patsubst tests/tools/%.c,$(BUILD)/tests/tools/%,$(TOOL_SRC))
 MAN1     := $(wildcard man/*.1)
 MAN7     := $(wildcard man/*.7)
-COMPS    := $(wildcard scripts/completion/*)
 
 .SECONDARY:
 .PHONY: all check test asan demo bench install uninstall clean deps fuzz soak gallery check-gpu bench-gpu
@@ -163,13 +162,13 @@ install: all
 	install -m 0755 $(PROGS) $(DESTDIR)$(BINDIR)/
 	$(if $(MAN1),install -m 0644 $(MAN1) $(DESTDIR)$(MANDIR)/man1/)
 	$(if $(MAN7),install -m 0644 $(MAN7) $(DESTDIR)$(MANDIR)/man7/)
-	$(if $(COMPS),install -m 0644 $(COMPS) $(DESTDIR)$(COMPDIR)/)
+	for p in $(notdir $(PROGS)); do install -m 0644 scripts/completion/orfeas.bash $(DESTDIR)$(COMPDIR)/$$p; done
 
 uninstall:
 	rm -f $(addprefix $(DESTDIR)$(BINDIR)/,$(notdir $(PROGS)))
 	rm -f $(addprefix $(DESTDIR)$(MANDIR)/man1/,$(notdir $(MAN1)))
 	rm -f $(addprefix $(DESTDIR)$(MANDIR)/man7/,$(notdir $(MAN7)))
-	rm -f $(addprefix $(DESTDIR)$(COMPDIR)/,$(notdir $(COMPS)))
+	rm -f $(addprefix $(DESTDIR)$(COMPDIR)/,$(notdir $(PROGS)))
 
 clean:
 	rm -rf build build-asan build-fuzz
