@@ -136,20 +136,25 @@ fuzz:
 deps:
 	scripts/install-deps
 
-# The one test command (README, .ci/run): install, build with warnings as errors, run all.
+# The one test command (README, .ci/run): install what is missing, build with
+# warnings as errors, build again with AddressSanitizer + UBSan (LeakSanitizer
+# included), and run every test against both builds.
+ASAN_BUILD := build-asan
+ASAN_FLAGS := BUILD=$(ASAN_BUILD) CUDA=0 WERROR=1 OPT="-O1 -g" \
+    SAN="-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined"
 check: deps
 	$(MAKE) all WERROR=1
-	tests/run $(BUILD)
+	$(MAKE) all $(ASAN_FLAGS)
+	tests/run $(BUILD) $(ASAN_BUILD)
 
 # Tests only, on what is built.
 test: all
 	tests/run $(BUILD)
 
+# The sanitizer build alone.
 asan: deps
-	$(MAKE) all BUILD=build-asan CUDA=0 WERROR=1 OPT="-O1 -g" \
-	    SAN="-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined"
-	ASAN_OPTIONS=detect_leaks=1:abort_on_error=0:exitcode=86 UBSAN_OPTIONS=print_stacktrace=1 \
-	    tests/run build-asan
+	$(MAKE) all $(ASAN_FLAGS)
+	tests/run $(ASAN_BUILD)
 
 demo: deps all
 	scripts/demo $(BUILD)
