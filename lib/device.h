@@ -30,10 +30,11 @@
  *                               buffers, 4 bytes each
  *   fixed     8 MiB             the decoded image and per-stage scratch
  *
- * At N = 256: fp32 127.6 MB (122 MiB), fp16 93.7 MB (90 MiB); at N = 512:
- * fp32 822 MB (784 MiB), fp16 551 MB (526 MiB). These constants are the budget
- * the kernels must keep (the GPU benchmark measures peak memory per job and is
- * where they are checked); change them here, with the measurement, if not.
+ * At N = 256: fp32 127 667 204 bytes (122 MiB rounded up), fp16 93 718 018
+ * (90 MiB); at N = 512: fp32 821 041 156 (784 MiB), fp16 551 029 762 (526 MiB).
+ * These constants are the budget the kernels must keep (the GPU benchmark
+ * measures peak memory per job and is where they are checked); change them
+ * here, with the measurement, if not.
  *
  * Jobs that fit: usable = min(free, budget) * DEVICE_SAFETY (budget 0 = none);
  * jobs_fit = floor(usable / job_bytes), capped by the queue depth when it is
