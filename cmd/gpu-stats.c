@@ -185,8 +185,19 @@ static cJSON *gpu_record(const device_info *d, unsigned devices, double now, con
                                          o->queue_depth, &plan, NULL) == 0) {
         add_plan(r, &plan, o);
     } else {
+        /* No memory figures: the estimate stands when a precision was asked for. */
         cJSON_AddNumberToObject(r, "resolution", o->resolution);
         cJSON_AddNullToObject(r, "recommended_precision");
+        if (o->precision != DEVICE_PRECISION_AUTO) {
+            uint64_t job = device_job_bytes(o->resolution, o->precision);
+            cJSON_AddStringToObject(r, "precision", device_precision_name(o->precision));
+            cJSON_AddNumberToObject(r, "job_bytes", (double)job);
+            cJSON_AddNumberToObject(r, "job_mib", ceil((double)job / MIB));
+        } else {
+            cJSON_AddNullToObject(r, "precision");
+            cJSON_AddNullToObject(r, "job_bytes");
+            cJSON_AddNullToObject(r, "job_mib");
+        }
         cJSON_AddNullToObject(r, "jobs_fit");
     }
     return r;

@@ -191,6 +191,23 @@ records_satisfy() {
         and .compute_capability == "9.0"'
 }
 
+@test "no memory figures: memory fields and jobs_fit null, the estimate kept when a precision is asked" {
+    MOCK_NVML_UNSUPPORTED=MemoryInfo run --separate-stderr gpu-stats
+    assert_success
+    records_satisfy '.[0] | .memory_total_mib == null and .memory_free_mib == null and .memory_used_percent == null
+        and .jobs_fit == null and .recommended_precision == null and .job_mib == null and .temperature_c == 41'
+    MOCK_NVML_UNSUPPORTED=MemoryInfo run --separate-stderr gpu-stats --precision fp16
+    records_satisfy '.[0] | .precision == "fp16" and .job_mib > 0 and .jobs_fit == null'
+}
+
+@test "a GPU that cannot be reached: an error record, the others still reported, exit 1" {
+    MOCK_NVML_DEVICES=2 MOCK_NVML_LOST=0 run --separate-stderr gpu-stats
+    assert_failure 1
+    records_satisfy 'length == 2 and .[0].index == 0 and (.[0].error.message | test("lost"))
+        and .[0].error.code == "device_error" and .[1].index == 1 and .[1].error == null and .[1].jobs_fit > 0'
+    [[ "$stderr" == *"GPU 0"* ]]
+}
+
 @test "no processes, and a process whose memory the driver does not report" {
     MOCK_NVML_NO_PROCESSES=1 run --separate-stderr gpu-stats
     assert_success

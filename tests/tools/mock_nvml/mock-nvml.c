@@ -22,7 +22,9 @@
  *   MOCK_NVML_NO_PROCESSES=1     no process runs on any device
  *   MOCK_NVML_UNSUPPORTED=a,b    these entry points answer NVML_ERROR_NOT_SUPPORTED
  *                                (names without the nvml/nvmlDevice prefix:
- *                                 Temperature, PowerUsage, UtilizationRates, ...)
+ *                                 Temperature, PowerUsage, UtilizationRates,
+ *                                 MemoryInfo, CudaComputeCapability, ...)
+ *   MOCK_NVML_LOST=I             device I answers NVML_ERROR_GPU_IS_LOST for its handle
  * The memory call checks the struct version word like the real library.
  */
 #include <stdio.h>
@@ -40,6 +42,7 @@ enum {
     NVML_ERROR_NOT_SUPPORTED = 3,
     NVML_ERROR_INSUFFICIENT_SIZE = 7,
     NVML_ERROR_DRIVER_NOT_LOADED = 9,
+    NVML_ERROR_GPU_IS_LOST = 15,
     NVML_ERROR_ARGUMENT_VERSION_MISMATCH = 25,
 };
 typedef struct {
@@ -88,7 +91,7 @@ static unsigned long long number(const char *name, unsigned i, unsigned long lon
     return strtoull(buf, NULL, 10);
 }
 
-__attribute__((unused)) static int unsupported(const char *what)
+static int unsupported(const char *what)
 {
     const char *v = getenv("MOCK_NVML_UNSUPPORTED");
     if (!v)
@@ -144,6 +147,9 @@ EXPORT nvmlReturn_t nvmlDeviceGetHandleByIndex_v2(unsigned int i, nvmlDevice_t *
         return NVML_ERROR_UNINITIALIZED;
     if (!d || i >= count())
         return NVML_ERROR_INVALID_ARGUMENT;
+    const char *lost = getenv("MOCK_NVML_LOST");
+    if (lost && *lost && strtoul(lost, NULL, 10) == i)
+        return NVML_ERROR_GPU_IS_LOST;
     devices[i].index = i;
     *d = &devices[i];
     return NVML_SUCCESS;
@@ -167,6 +173,8 @@ EXPORT nvmlReturn_t nvmlDeviceGetMemoryInfo_v2(nvmlDevice_t d, nvmlMemory_v2_t *
         return NVML_ERROR_INVALID_ARGUMENT;
     if (m->version != (unsigned int)(sizeof(nvmlMemory_v2_t) | (2u << 24)))
         return NVML_ERROR_ARGUMENT_VERSION_MISMATCH;
+    if (unsupported("MemoryInfo"))
+        return NVML_ERROR_NOT_SUPPORTED;
     unsigned long long total = number("MOCK_NVML_TOTAL_MIB", d->index, 81559) * MIB;
     unsigned long long used = number("MOCK_NVML_USED_MIB", d->index, 1024) * MIB;
     if (used > total)
@@ -224,6 +232,7 @@ EXPORT const char *nvmlErrorString(nvmlReturn_t r)
     case NVML_ERROR_NOT_SUPPORTED: return "Not Supported";
     case NVML_ERROR_INSUFFICIENT_SIZE: return "Insufficient Size";
     case NVML_ERROR_DRIVER_NOT_LOADED: return "Driver Not Loaded";
+    case NVML_ERROR_GPU_IS_LOST: return "GPU is lost";
     case NVML_ERROR_ARGUMENT_VERSION_MISMATCH: return "Argument version mismatch";
     default: return "Unknown Error";
     }
