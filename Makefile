@@ -44,7 +44,7 @@ ifeq ($(USE_CUDA),1)
 CUDA_ROOT    := $(patsubst %/bin/nvcc,%,$(NVCC))
 CUDA_ARCH    ?= -gencode arch=compute_90,code=sm_90 -gencode arch=compute_75,code=compute_75
 NVCCFLAGS    ?= -O2 -std=c++17 $(CUDA_ARCH) -Xcompiler -Wall
-CPPFLAGS_ALL += -DORFEAS_CUDA=1
+CPPFLAGS_ALL += -DORFEAS_CUDA=1 -I$(CUDA_ROOT)/include
 LDLIBS_ALL   += -L$(CUDA_ROOT)/lib64 -L$(CUDA_ROOT)/targets/x86_64-linux/lib -lcudart_static -lrt
 CUDA_OBJ     := $(patsubst kernels/%.cu,$(BUILD)/obj/kernels/%.o,$(CUDA_SRC))
 else
@@ -177,3 +177,19 @@ uninstall:
 
 clean:
 	rm -rf build build-asan build-fuzz
+
+# ---- mock NVML for the gpu-stats tests (lib/device owner) -------------------
+# A shared library the tests load through ORFEAS_NVML_LIBRARY, so gpu-stats and
+# lib/device are covered on machines without a GPU. Its source lives in
+# tests/tools/mock_nvml/, outside the tests/tools/*.c glob (that one builds
+# executables). libmock-nvml-min.so is the same mock built with
+# -DMOCK_NVML_MINIMAL: an "old driver" lacking most entry points.
+MOCK_NVML_SRC := $(wildcard tests/tools/mock_nvml/*.c)
+MOCK_NVML     := $(if $(MOCK_NVML_SRC),$(BUILD)/tests/tools/libmock-nvml.so $(BUILD)/tests/tools/libmock-nvml-min.so)
+all: $(MOCK_NVML)
+$(BUILD)/tests/tools/libmock-nvml.so: $(MOCK_NVML_SRC)
+	@mkdir -p $(@D)
+	$(CC) -std=c11 $(OPT) $(WARN) -shared -fPIC $(MOCK_NVML_SRC) -o $@
+$(BUILD)/tests/tools/libmock-nvml-min.so: $(MOCK_NVML_SRC)
+	@mkdir -p $(@D)
+	$(CC) -std=c11 $(OPT) $(WARN) -DMOCK_NVML_MINIMAL -shared -fPIC $(MOCK_NVML_SRC) -o $@
