@@ -535,6 +535,13 @@ int meshio_write_file(const orf_mesh *m, mesh_format f, const char *path, orf_er
     }
     if (!rc)
         rc = meshio_write_atomic(path, data, n, e);
+    if (rc && textured_obj) {
+        /* leave nothing half-made beside the path */
+        sprintf(side, "%s.png", stem);
+        unlink(side);
+        sprintf(side, "%s.mtl", stem);
+        unlink(side);
+    }
     free(data);
     free(stem);
     free(side);

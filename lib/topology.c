@@ -267,10 +267,8 @@ int mesh_weld(orf_mesh *m, float tolerance, orf_err *e)
             remap[i] = remap[found];
             continue;
         }
-        /* i is a new representative; compact its attributes into slot `kept`
-         * (kept <= i, so nothing unread is overwritten). Representatives stay
-         * addressed by their old index in the buckets, whose positions are not
-         * moved until the end. */
+        /* i is a new representative: its slot is the next one; it stays in the
+         * buckets under its old index (positions move only after this loop). */
         remap[i] = kept++;
         size_t b = own & (cap - 1);
         next[i] = head[b];
