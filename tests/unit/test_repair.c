@@ -6,7 +6,6 @@
 #include "check.h"
 #include "repair.h"
 #include "testmesh.h"
-#include "topology_stub.h" /* until lib/topology.c lands: see the file */
 
 static void flip(orf_mesh *m, uint32_t t)
 {
