@@ -150,7 +150,7 @@ bad:
 typedef struct camera {
     float right[3], up[3], back[3]; /* view basis in world coordinates */
     float centre[3];                /* world point on the view axis */
-    float off_x, off_y;             /* view-plane shift added before scaling (ortho framing) */
+    float off_x, off_y;             /* shift on the view plane (perspective: after the divide) before scaling */
     int ortho;
     float scale;                    /* ortho: samples per world unit; perspective: focal length in samples */
     float dist;                     /* perspective: camera distance from centre along back */
@@ -230,37 +230,46 @@ static void camera_setup(camera *c, const orf_mesh *m, const render_opts *o, int
     mesh_bbox(m, lo, hi);
     for (int k = 0; k < 3; k++)
         c->centre[k] = 0.5f * (lo[k] + hi[k]);
-    int np = frame_points(lo, hi, o->orbit_frame, pts);
     float size = 0.0f;
     for (int k = 0; k < 3; k++)
         size = fmaxf(size, hi[k] - lo[k]);
     if (!(size > 0.0f))
         size = 1.0f;
     const float fill = 1.0f - 2.0f * MARGIN;
-    float vmin[3] = {INFINITY, INFINITY, INFINITY}, vmax[3] = {-INFINITY, -INFINITY, -INFINITY};
-    float view[32][3];
-    for (int i = 0; i < np; i++) {
-        to_view(c, pts[i], view[i]);
-        for (int k = 0; k < 3; k++) {
-            vmin[k] = fminf(vmin[k], view[i][k]);
-            vmax[k] = fmaxf(vmax[k], view[i][k]);
+    /* the points to frame: every vertex, or the orbit cylinder */
+    int np = o->orbit_frame ? frame_points(lo, hi, 1, pts) : (int)m->nverts;
+    const float *pp = o->orbit_frame ? &pts[0][0] : m->pos;
+    float dist = 0.0f;
+    if (!c->ortho) { /* a distance that puts the bbox in front of the camera and in the field */
+        float corners[32][3], tx = fill * t_long * (float)sw / longer, ty = fill * t_long * (float)sh / longer;
+        int nc = frame_points(lo, hi, o->orbit_frame, corners);
+        dist = 0.0f;
+        for (int i = 0; i < nc; i++) {
+            float v[3];
+            to_view(c, corners[i], v);
+            dist = fmaxf(dist, v[2] + 0.05f * size);
+            dist = fmaxf(dist, v[2] + fabsf(v[0]) / tx);
+            dist = fmaxf(dist, v[2] + fabsf(v[1]) / ty);
         }
+        c->dist = dist;
     }
-    if (c->ortho) {
-        float ex = fmaxf(vmax[0] - vmin[0], 1e-6f * size), ey = fmaxf(vmax[1] - vmin[1], 1e-6f * size);
-        c->off_x = -0.5f * (vmin[0] + vmax[0]);
-        c->off_y = -0.5f * (vmin[1] + vmax[1]);
-        c->scale = fminf((float)sw * fill / ex, (float)sh * fill / ey);
-        return;
-    }
-    c->scale = 0.5f * longer / t_long;
-    float tx = fill * 0.5f * (float)sw / c->scale, ty = fill * 0.5f * (float)sh / c->scale;
-    float d = vmax[2] + 0.05f * size;
+    /* extents of the points on the view plane (perspective: divided by depth) */
+    float xmin = INFINITY, xmax = -INFINITY, ymin = INFINITY, ymax = -INFINITY;
     for (int i = 0; i < np; i++) {
-        d = fmaxf(d, view[i][2] + fabsf(view[i][0]) / tx);
-        d = fmaxf(d, view[i][2] + fabsf(view[i][1]) / ty);
+        float v[3];
+        to_view(c, pp + 3 * i, v);
+        if (!c->ortho) {
+            float inv = 1.0f / (dist - v[2]);
+            v[0] *= inv, v[1] *= inv;
+        }
+        xmin = fminf(xmin, v[0]), xmax = fmaxf(xmax, v[0]);
+        ymin = fminf(ymin, v[1]), ymax = fmaxf(ymax, v[1]);
     }
-    c->dist = d;
+    float tiny = c->ortho ? 1e-6f * size : 1e-6f;
+    float ex = fmaxf(xmax - xmin, tiny), ey = fmaxf(ymax - ymin, tiny);
+    c->off_x = -0.5f * (xmin + xmax);
+    c->off_y = -0.5f * (ymin + ymax);
+    c->scale = fminf((float)sw * fill / ex, (float)sh * fill / ey);
 }
 
 /* ---- passes ------------------------------------------------------------ */
@@ -291,8 +300,8 @@ static void project(const camera *c, const float p[3], sv *s)
             depth = 1.0f;
         }
         s->invw = 1.0f / depth;
-        x = c->cx + c->scale * v[0] * s->invw;
-        y = c->cy - c->scale * v[1] * s->invw;
+        x = c->cx + c->scale * (v[0] * s->invw + c->off_x);
+        y = c->cy - c->scale * (v[1] * s->invw + c->off_y);
         s->q = s->invw;
     }
     s->fx = x;

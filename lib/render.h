@@ -27,11 +27,14 @@
  *                      a W x H source image whose longer side spans [-0.5, 0.5]
  *                      (pixel (px, py) over pixel (px, py)). Perspective: the
  *                      same holds on the plane through the origin facing the camera.
- *   RENDER_FRAME_BBOX  the mesh's bounding box seen from the view fills the
- *                      picture with a 5 % margin on each side. With orbit_frame
- *                      set the framing holds the box's circumscribed vertical
- *                      cylinder instead, so it stays the same for every yaw.
- * Perspective cameras have a 30 degree field of view across the longer side.
+ *   RENDER_FRAME_BBOX  the bounding box of the mesh as seen from the view (the
+ *                      2D box of its projected vertices) fills the picture with
+ *                      a 5 % margin on each side, centred. With orbit_frame set
+ *                      the framing holds the vertical cylinder around the mesh's
+ *                      3D bounding box instead, so it is the same for every yaw.
+ * Perspective cameras sit far enough for the whole 3D bounding box to be in
+ * front of them with a field of view of at most 30 degrees across the longer
+ * side (unit framing: exactly 30 degrees).
  * A perspective triangle with a vertex behind the camera is not drawn (only
  * possible with RENDER_FRAME_UNIT and a mesh larger than the unit box).
  *
