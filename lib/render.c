@@ -391,20 +391,22 @@ static void raster_triangle(ctx *c, uint32_t t, int row0, int row1)
     long long dx0 = -(d->y - b->y) * RP_SUBPIX, dy0 = (d->x - b->x) * RP_SUBPIX;
     long long dx1 = -(a->y - d->y) * RP_SUBPIX, dy1 = (a->x - d->x) * RP_SUBPIX;
     long long dx2 = -(b->y - a->y) * RP_SUBPIX, dy2 = (b->x - a->x) * RP_SUBPIX;
-    float inv_area = 1.0f / (float)area;
-    float qa = a->q, qb = b->q, qd = d->q;
-    for (long long y = y0; y <= y1; y++) {
-        long long w0 = r0, w1 = r1, w2 = r2;
+    /* inside: w + bias >= 0 for all three, bias -1 on edges the triangle does not own */
+    long long b0 = own0 ? 0 : -1, b1 = own1 ? 0 : -1, b2 = own2 ? 0 : -1;
+    /* depth key: affine in the sample position, from the three vertices */
+    double inv_area = 1.0 / (double)area;
+    double dqdx = ((double)dx0 * a->q + (double)dx1 * b->q + (double)dx2 * d->q) * inv_area;
+    double dqdy = ((double)dy0 * a->q + (double)dy1 * b->q + (double)dy2 * d->q) * inv_area;
+    double qrow = ((double)r0 * a->q + (double)r1 * b->q + (double)r2 * d->q) * inv_area;
+    for (long long y = y0; y <= y1; y++, qrow += dqdy) {
+        long long w0 = r0 + b0, w1 = r1 + b1, w2 = r2 + b2;
         float *drow = c->depth + (size_t)y * (size_t)c->sw;
         uint32_t *irow = c->id + (size_t)y * (size_t)c->sw;
-        for (long long x = x0; x <= x1; x++) {
-            if ((w0 > 0 || (w0 == 0 && own0)) && (w1 > 0 || (w1 == 0 && own1)) &&
-                (w2 > 0 || (w2 == 0 && own2))) {
-                float q = ((float)w0 * qa + (float)w1 * qb + (float)w2 * qd) * inv_area;
-                if (q > drow[x]) {
-                    drow[x] = q;
-                    irow[x] = t;
-                }
+        float q = (float)qrow, dq = (float)dqdx;
+        for (long long x = x0; x <= x1; x++, q += dq) {
+            if ((w0 | w1 | w2) >= 0 && q > drow[x]) {
+                drow[x] = q;
+                irow[x] = t;
             }
             w0 += dx0, w1 += dx1, w2 += dx2;
         }
@@ -470,6 +472,22 @@ static void resolve_row(const ctx *c, int py, uint8_t *out)
         float mx[RENDER_MAX_SAMPLES * RENDER_MAX_SAMPLES], my[RENDER_MAX_SAMPLES * RENDER_MAX_SAMPLES];
         int cnt[RENDER_MAX_SAMPLES * RENDER_MAX_SAMPLES];
         int ngroups = 0, covered = 0;
+        /* fast path: every sample on one triangle, shaded once at the pixel centre */
+        uint32_t first = c->id[(size_t)(py * ss) * (size_t)c->sw + (size_t)(px * ss)];
+        int uniform = first != NO_TRI;
+        for (int sy = 0; sy < ss && uniform; sy++) {
+            const uint32_t *r = c->id + (size_t)(py * ss + sy) * (size_t)c->sw + (size_t)(px * ss);
+            for (int sx = 0; sx < ss; sx++)
+                uniform &= r[sx] == first;
+        }
+        if (uniform) {
+            float rgb[3];
+            shade_point(c, first, ((float)px + 0.5f) * (float)ss, ((float)py + 0.5f) * (float)ss, rgb);
+            for (int k = 0; k < 3; k++)
+                rgb[k] *= (float)n;
+            rp_resolve(rgb, n, n, c->o->background, out + 4 * (size_t)px);
+            continue;
+        }
         for (int sy = 0; sy < ss; sy++) {
             size_t row = (size_t)(py * ss + sy) * (size_t)c->sw;
             for (int sx = 0; sx < ss; sx++) {
