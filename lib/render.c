@@ -315,18 +315,66 @@ static void project(const camera *c, const float p[3], sv *s)
     s->y = (long long)Y;
 }
 
+/* Angle-weighted vertex normals (not normalised) into nrm[3 * nverts]: each
+ * triangle adds its unit normal times its angle at the vertex, which does not
+ * depend on how a face was split into triangles. */
 static void compute_normals(const orf_mesh *m, float *nrm)
 {
     memset(nrm, 0, sizeof(float) * 3 * m->nverts);
     for (uint32_t t = 0; t < m->ntris; t++) {
         const uint32_t *ix = m->idx + 3 * t;
+        const float *p[3] = {m->pos + 3 * ix[0], m->pos + 3 * ix[1], m->pos + 3 * ix[2]};
+        float e[3][3]; /* e[k] = p[k+1] - p[k], normalised */
+        for (int k = 0; k < 3; k++) {
+            for (int j = 0; j < 3; j++)
+                e[k][j] = p[(k + 1) % 3][j] - p[k][j];
+        }
+        float n[3] = {e[0][1] * e[2][2] - e[0][2] * e[2][1], e[0][2] * e[2][0] - e[0][0] * e[2][2],
+                      e[0][0] * e[2][1] - e[0][1] * e[2][0]};
+        /* n = e0 x e2 points inward for CCW; flip */
+        n[0] = -n[0], n[1] = -n[1], n[2] = -n[2];
+        if (!(n[0] * n[0] + n[1] * n[1] + n[2] * n[2] > 0.0f))
+            continue;
+        rp_normalize3(n);
+        for (int k = 0; k < 3; k++) {
+            float l2 = e[k][0] * e[k][0] + e[k][1] * e[k][1] + e[k][2] * e[k][2];
+            if (l2 > 0.0f) {
+                float inv = 1.0f / sqrtf(l2);
+                e[k][0] *= inv, e[k][1] *= inv, e[k][2] *= inv;
+            }
+        }
+        for (int k = 0; k < 3; k++) {
+            const float *out = e[k], *in = e[(k + 2) % 3]; /* angle at p[k] between -in and out */
+            float d = -(out[0] * in[0] + out[1] * in[1] + out[2] * in[2]);
+            float ang = acosf(d < -1.0f ? -1.0f : (d > 1.0f ? 1.0f : d));
+            for (int j = 0; j < 3; j++)
+                nrm[3 * ix[k] + j] += ang * n[j];
+        }
+    }
+}
+
+#define CREASE_COS 0.766f /* cos 40 degrees */
+
+/* Per-corner normals for a mesh without its own: the vertex normal, or the
+ * face normal where the two differ by more than the crease angle, so that the
+ * hard edges of a welded box stay hard. cn[9 * ntris]. */
+static void corner_normals(const orf_mesh *m, const float *vn, float *cn, int threads)
+{
+    const long long nt = m->ntris;
+#pragma omp parallel for num_threads(threads) schedule(static)
+    for (long long t = 0; t < nt; t++) {
+        const uint32_t *ix = m->idx + 3 * t;
         const float *a = m->pos + 3 * ix[0], *b = m->pos + 3 * ix[1], *c = m->pos + 3 * ix[2];
         float u[3] = {b[0] - a[0], b[1] - a[1], b[2] - a[2]};
         float v[3] = {c[0] - a[0], c[1] - a[1], c[2] - a[2]};
-        float n[3] = {u[1] * v[2] - u[2] * v[1], u[2] * v[0] - u[0] * v[2], u[0] * v[1] - u[1] * v[0]};
-        for (int k = 0; k < 3; k++)
-            for (int j = 0; j < 3; j++)
-                nrm[3 * ix[k] + j] += n[j];
+        float f[3] = {u[1] * v[2] - u[2] * v[1], u[2] * v[0] - u[0] * v[2], u[0] * v[1] - u[1] * v[0]};
+        rp_normalize3(f);
+        for (int k = 0; k < 3; k++) {
+            float n[3] = {vn[3 * ix[k]], vn[3 * ix[k] + 1], vn[3 * ix[k] + 2]};
+            rp_normalize3(n);
+            const float *use = n[0] * f[0] + n[1] * f[1] + n[2] * f[2] < CREASE_COS ? f : n;
+            memcpy(cn + 9 * t + 3 * k, use, 3 * sizeof(float));
+        }
     }
 }
 
@@ -337,6 +385,7 @@ typedef struct ctx {
     int sw, sh, ss;
     sv *sv;
     float *vn;           /* view-space vertex normals, 3 per vertex */
+    float *cn;           /* or view-space corner normals, 9 per triangle (mesh without normals) */
     float *depth;        /* sw * sh depth keys */
     uint32_t *id;        /* sw * sh triangle ids */
     uint32_t *band_start, *band_tris;
@@ -438,7 +487,7 @@ static void shade_point(const ctx *c, uint32_t t, float px, float py, float rgb[
     float n[3] = {0, 0, 0};
     for (int k = 0; k < 3; k++)
         for (int j = 0; j < 3; j++)
-            n[j] += pw[k] * c->vn[3 * ix[k] + j];
+            n[j] += pw[k] * (c->cn ? c->cn[9 * t + 3 * k + j] : c->vn[3 * ix[k] + j]);
     rp_normalize3(n);
     /* screen is y-down: a triangle counter-clockwise from outside has area < 0 seen from its front */
     if (area > 0.0f)
@@ -571,13 +620,24 @@ int render_mesh(const orf_mesh *m, const render_opts *o, orf_image *out, orf_err
 #pragma omp parallel for num_threads(threads) schedule(static)
     for (long long i = 0; i < nv; i++)
         project(&c.cam, m->pos + 3 * i, &c.sv[i]);
-    if (m->nrm)
+    long long nn = nv; /* normals to turn into view space: per vertex, or per corner */
+    float *normals = c.vn;
+    if (m->nrm) {
         memcpy(c.vn, m->nrm, sizeof(float) * 3 * m->nverts);
-    else if (m->nverts)
+    } else if (m->nverts && m->ntris) {
+        c.cn = malloc((size_t)m->ntris * 9 * sizeof *c.cn);
+        if (!c.cn) {
+            orf_fail(e, "too_large", "out of memory for the normals of a %u-triangle mesh", m->ntris);
+            goto fail;
+        }
         compute_normals(m, c.vn);
+        corner_normals(m, c.vn, c.cn, threads);
+        nn = 3LL * m->ntris;
+        normals = c.cn;
+    }
 #pragma omp parallel for num_threads(threads) schedule(static)
-    for (long long i = 0; i < nv; i++) {
-        float *n = c.vn + 3 * i, w[3];
+    for (long long i = 0; i < nn; i++) {
+        float *n = normals + 3 * i, w[3];
         w[0] = n[0] * c.cam.right[0] + n[1] * c.cam.right[1] + n[2] * c.cam.right[2];
         w[1] = n[0] * c.cam.up[0] + n[1] * c.cam.up[1] + n[2] * c.cam.up[2];
         w[2] = n[0] * c.cam.back[0] + n[1] * c.cam.back[1] + n[2] * c.cam.back[2];
@@ -650,10 +710,10 @@ int render_mesh(const orf_mesh *m, const render_opts *o, orf_image *out, orf_err
     for (int py = 0; py < o->height; py++)
         resolve_row(&c, py, out->rgba + 4 * (size_t)py * (size_t)o->width);
 
-    free(c.depth), free(c.id), free(c.sv), free(c.vn), free(c.band_start), free(c.band_tris);
+    free(c.depth), free(c.id), free(c.sv), free(c.vn), free(c.cn), free(c.band_start), free(c.band_tris);
     return 0;
 fail:
-    free(c.depth), free(c.id), free(c.sv), free(c.vn), free(c.band_start), free(c.band_tris);
+    free(c.depth), free(c.id), free(c.sv), free(c.vn), free(c.cn), free(c.band_start), free(c.band_tris);
     image_free(out);
     return -1;
 }

@@ -8,7 +8,9 @@
  * bilinearly at the UVs (times the vertex colours when it has both), the
  * vertex colours, or a neutral light grey. Triangles are drawn from both
  * sides (no culling); a triangle seen from its back gets its normal flipped.
- * Normals come from the mesh, or are computed (area-weighted) when absent.
+ * Normals come from the mesh, or are computed (area-weighted) when absent;
+ * computed normals keep edges sharper than 40 degrees hard (a welded box
+ * stays a box).
  *
  * World frame: +x right, +y up, +z toward the viewer of the front view, as
  * everywhere in orfeas. Views (camera placement around the mesh):
@@ -98,7 +100,8 @@ int render_parse_color(const char *s, uint8_t rgba[4], orf_err *e);
 /* Render mesh m as described by o into *out (allocated here: w x h RGBA8,
  * free with image_free; must not hold pixels on entry). A mesh with no
  * triangles gives a picture of the background. Working memory is about
- * 8 bytes per sample (w * h * samples^2) plus 32 bytes per vertex.
+ * 8 bytes per sample (w * h * samples^2) plus 32 bytes per vertex
+ * (and 36 per triangle when the mesh has no normals).
  * -1 with "bad_request" (bad options), "bad_mesh" (an index out of range
  * or a coordinate not finite) or "too_large" (out of memory). */
 int render_mesh(const orf_mesh *m, const render_opts *o, orf_image *out, orf_err *e);

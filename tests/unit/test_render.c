@@ -245,6 +245,32 @@ int main(void)
         image_free(&img);
     }
 
+    /* a welded 8-vertex cube without normals is shaded flat: hard edges stay hard */
+    orf_mesh welded;
+    if (mesh_alloc(&welded, 8, 12, 0, &e) == 0) {
+        for (uint32_t i = 0; i < 8; i++) {
+            welded.pos[3 * i] = (i & 1) ? 0.3f : -0.3f;
+            welded.pos[3 * i + 1] = (i & 2) ? 0.3f : -0.3f;
+            welded.pos[3 * i + 2] = (i & 4) ? 0.3f : -0.3f;
+        }
+        static const uint32_t q[12][3] = {{4, 5, 7}, {4, 7, 6}, {0, 2, 3}, {0, 3, 1}, {1, 3, 7}, {1, 7, 5},
+                                          {0, 4, 6}, {0, 6, 2}, {2, 6, 7}, {2, 7, 3}, {0, 1, 5}, {0, 5, 4}};
+        memcpy(welded.idx, q, sizeof q);
+        render_opts_init(&o);
+        o.ortho = 1, o.frame = RENDER_FRAME_UNIT, o.width = 100, o.height = 100;
+        if (render(&welded, &o, &img, "welded-cube-front") == 0) {
+            int lo = 255, hi = 0;
+            for (int y = 25; y < 75; y++)
+                for (int x = 25; x < 75; x++) {
+                    int v = px(&img, x, y)[0];
+                    lo = v < lo ? v : lo, hi = v > hi ? v : hi;
+                }
+            CHECK(hi - lo <= 2 && hi > 0, "a welded cube without normals has flat faces (front face red %d..%d)", lo, hi);
+            image_free(&img);
+        }
+        mesh_free(&welded);
+    }
+
     /* --- every view: non-empty, centred (bbox framing, perspective) ---------- */
     orf_mesh lump; /* asymmetric: a big sphere on the left, a small one up and right in front */
     const float c1[3] = {-0.2f, 0.0f, 0.0f}, c2[3] = {0.3f, 0.2f, 0.15f};
