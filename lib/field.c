@@ -1,0 +1,689 @@
+/* field.c - inflate (multigrid Poisson), extrude and relief height fields. */
+#include "field.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+void field_params_default(field_params *p)
+{
+    memset(p, 0, sizeof *p);
+    p->mode = FIELD_INFLATE;
+    p->back = FIELD_BACK_MIRROR;
+    p->depth = 1.0f;
+    p->thickness = 0.1f;
+    p->invert = 0;
+    p->base = 0.02f;
+    p->max_side = FIELD_DEFAULT_SIDE;
+    p->tolerance = 1e-6;
+}
+
+static const char *const mode_names[] = {"inflate", "extrude", "relief"};
+static const char *const back_names[] = {"mirror", "flat"};
+
+const char *field_mode_name(field_mode m)
+{
+    return (unsigned)m < 3 ? mode_names[m] : "?";
+}
+
+const char *field_back_name(field_back b)
+{
+    return (unsigned)b < 2 ? back_names[b] : "?";
+}
+
+int field_mode_parse(const char *s, field_mode *m, orf_err *e)
+{
+    for (int i = 0; i < 3; i++)
+        if (s && strcmp(s, mode_names[i]) == 0) {
+            *m = (field_mode)i;
+            return 0;
+        }
+    return orf_fail(e, "bad_request", "mode \"%s\" is not one of inflate, extrude, relief",
+                    s ? s : "");
+}
+
+int field_back_parse(const char *s, field_back *b, orf_err *e)
+{
+    for (int i = 0; i < 2; i++)
+        if (s && strcmp(s, back_names[i]) == 0) {
+            *b = (field_back)i;
+            return 0;
+        }
+    return orf_fail(e, "bad_request", "back \"%s\" is not one of mirror, flat", s ? s : "");
+}
+
+void field_free(orf_field *f)
+{
+    if (!f)
+        return;
+    free(f->sd);
+    free(f->top);
+    free(f->bot);
+    memset(f, 0, sizeof *f);
+}
+
+/* ---- resampling an image-sized raster onto the working grid ---- */
+
+/* Area weights of source samples [0, n) for destination cell k of m cells. */
+static void resample_1d(const float *src, int n, float *dst, int m, ptrdiff_t sstride,
+                        ptrdiff_t dstride)
+{
+    double ratio = (double)n / (double)m;
+    for (int k = 0; k < m; k++) {
+        if (ratio > 1.0) {
+            double a = k * ratio, b = (k + 1) * ratio, acc = 0;
+            int i0 = (int)floor(a), i1 = (int)ceil(b);
+            if (i1 > n)
+                i1 = n;
+            for (int i = i0; i < i1; i++) {
+                double lo = i > a ? i : a, hi = i + 1 < b ? i + 1 : b;
+                acc += (hi - lo) * src[i * sstride];
+            }
+            dst[k * dstride] = (float)(acc / ratio);
+        } else {
+            double c = (k + 0.5) * ratio - 0.5;
+            int i = (int)floor(c);
+            double t = c - i;
+            int ia = i < 0 ? 0 : i >= n ? n - 1 : i;
+            int ib = i + 1 < 0 ? 0 : i + 1 >= n ? n - 1 : i + 1;
+            dst[k * dstride] = (float)((1 - t) * src[ia * sstride] + t * src[ib * sstride]);
+        }
+    }
+}
+
+static int resample(const float *src, int sw, int shh, float *dst, int w, int h)
+{
+    float *tmp = malloc((size_t)w * (size_t)shh * sizeof *tmp);
+    if (!tmp)
+        return -1;
+    for (int y = 0; y < shh; y++)
+        resample_1d(src + (size_t)y * (size_t)sw, sw, tmp + (size_t)y * (size_t)w, w, 1, 1);
+    for (int x = 0; x < w; x++)
+        resample_1d(tmp + x, shh, dst + x, h, w, w);
+    free(tmp);
+    return 0;
+}
+
+/* ---- multigrid for the inflation Poisson problem ---- */
+
+typedef struct mg_level {
+    int w, h;
+    uint8_t *in;   /* interior cell */
+    float *diag;   /* diagonal of the operator */
+    float off;     /* weight of an interior neighbour */
+    float *u, *b, *r;
+} mg_level;
+
+#define MG_MAX_LEVELS 16
+
+static inline size_t at(int w, int x, int y)
+{
+    return (size_t)y * (size_t)w + (size_t)x;
+}
+
+/* One red-black Gauss-Seidel sweep (both colours). */
+static void mg_smooth(mg_level *L)
+{
+    int w = L->w, h = L->h;
+    for (int colour = 0; colour < 2; colour++) {
+#pragma omp parallel for schedule(static)
+        for (int y = 0; y < h; y++) {
+            for (int x = (y + colour) & 1; x < w; x += 2) {
+                size_t i = at(w, x, y);
+                if (!L->in[i])
+                    continue;
+                float s = L->b[i];
+                if (x > 0 && L->in[i - 1])
+                    s += L->off * L->u[i - 1];
+                if (x + 1 < w && L->in[i + 1])
+                    s += L->off * L->u[i + 1];
+                if (y > 0 && L->in[i - (size_t)w])
+                    s += L->off * L->u[i - (size_t)w];
+                if (y + 1 < h && L->in[i + (size_t)w])
+                    s += L->off * L->u[i + (size_t)w];
+                L->u[i] = s / L->diag[i];
+            }
+        }
+    }
+}
+
+/* r = b - A u; returns sum of r^2 (rows summed in a fixed order). */
+static double mg_residual(mg_level *L, double *rows)
+{
+    int w = L->w, h = L->h;
+#pragma omp parallel for schedule(static)
+    for (int y = 0; y < h; y++) {
+        double acc = 0;
+        for (int x = 0; x < w; x++) {
+            size_t i = at(w, x, y);
+            if (!L->in[i]) {
+                L->r[i] = 0;
+                continue;
+            }
+            float s = L->b[i] - L->diag[i] * L->u[i];
+            if (x > 0 && L->in[i - 1])
+                s += L->off * L->u[i - 1];
+            if (x + 1 < w && L->in[i + 1])
+                s += L->off * L->u[i + 1];
+            if (y > 0 && L->in[i - (size_t)w])
+                s += L->off * L->u[i - (size_t)w];
+            if (y + 1 < h && L->in[i + (size_t)w])
+                s += L->off * L->u[i + (size_t)w];
+            L->r[i] = s;
+            acc += (double)s * s;
+        }
+        if (rows)
+            rows[y] = acc;
+    }
+    double sum = 0;
+    if (rows)
+        for (int y = 0; y < h; y++)
+            sum += rows[y];
+    return sum;
+}
+
+static void mg_vcycle(mg_level *lv, int nlev, int l)
+{
+    mg_level *L = &lv[l];
+    if (l == nlev - 1) {
+        for (int k = 0; k < 60; k++)
+            mg_smooth(L);
+        return;
+    }
+    mg_smooth(L);
+    mg_smooth(L);
+    mg_residual(L, NULL);
+    mg_level *C = &lv[l + 1];
+    /* restrict: average of the children's residuals */
+    for (int y = 0; y < C->h; y++)
+        for (int x = 0; x < C->w; x++) {
+            size_t ci = at(C->w, x, y);
+            C->u[ci] = 0;
+            if (!C->in[ci]) {
+                C->b[ci] = 0;
+                continue;
+            }
+            float s = 0;
+            for (int dy = 0; dy < 2; dy++)
+                for (int dx = 0; dx < 2; dx++) {
+                    int fx = 2 * x + dx, fy = 2 * y + dy;
+                    if (fx < L->w && fy < L->h)
+                        s += L->r[at(L->w, fx, fy)];
+                }
+            C->b[ci] = 0.25f * s;
+        }
+    mg_vcycle(lv, nlev, l + 1);
+    /* prolong: bilinear from coarse cell centres, exterior coarse cells as 0 */
+#pragma omp parallel for schedule(static)
+    for (int y = 0; y < L->h; y++)
+        for (int x = 0; x < L->w; x++) {
+            size_t i = at(L->w, x, y);
+            if (!L->in[i])
+                continue;
+            int cx = x >> 1, cy = y >> 1;
+            int nx = (x & 1) ? cx + 1 : cx - 1, ny = (y & 1) ? cy + 1 : cy - 1;
+            float e = 0;
+            const int xs[2] = {cx, nx}, ys[2] = {cy, ny};
+            const float wx[2] = {0.75f, 0.25f}, wy[2] = {0.75f, 0.25f};
+            for (int a = 0; a < 2; a++)
+                for (int c = 0; c < 2; c++) {
+                    int px = xs[c], py = ys[a];
+                    if (px < 0 || py < 0 || px >= C->w || py >= C->h)
+                        continue;
+                    size_t ci = at(C->w, px, py);
+                    if (C->in[ci])
+                        e += wx[c] * wy[a] * C->u[ci];
+                }
+            L->u[i] += e;
+        }
+    mg_smooth(L);
+    mg_smooth(L);
+}
+
+static void mg_free(mg_level *lv, int n)
+{
+    for (int l = 0; l < n; l++) {
+        free(lv[l].in);
+        free(lv[l].diag);
+        free(lv[l].u);
+        free(lv[l].b);
+        free(lv[l].r);
+    }
+}
+
+static int mg_alloc(mg_level *L, int w, int h)
+{
+    size_t n = (size_t)w * (size_t)h;
+    L->w = w;
+    L->h = h;
+    L->in = calloc(n, 1);
+    L->diag = calloc(n, sizeof(float));
+    L->u = calloc(n, sizeof(float));
+    L->b = calloc(n, sizeof(float));
+    L->r = calloc(n, sizeof(float));
+    return (L->in && L->diag && L->u && L->b && L->r) ? 0 : -1;
+}
+
+/* Solve the inflation problem on cells with coverage cov (w x h); the result
+ * h (in cell units squared) goes to out. theta: boundary distances. */
+static int inflate_solve(const float *cov, int w, int h, double tol, float *out, int *cycles,
+                         double *resid)
+{
+    mg_level lv[MG_MAX_LEVELS];
+    memset(lv, 0, sizeof lv);
+    int nlev = 0;
+    if (mg_alloc(&lv[0], w, h) != 0) {
+        mg_free(lv, 1);
+        return -1;
+    }
+    nlev = 1;
+    mg_level *F = &lv[0];
+    F->off = 1.0f;
+    for (int y = 0; y < h; y++)
+        for (int x = 0; x < w; x++) {
+            size_t i = at(w, x, y);
+            float ci = cov[i];
+            if (ci < 0.5f)
+                continue;
+            F->in[i] = 1;
+            F->b[i] = 4.0f;
+            float d = 0;
+            const int dx[4] = {1, -1, 0, 0}, dy[4] = {0, 0, 1, -1};
+            for (int k = 0; k < 4; k++) {
+                int nx = x + dx[k], ny = y + dy[k];
+                float cj = (nx < 0 || ny < 0 || nx >= w || ny >= h) ? 0.0f : cov[at(w, nx, ny)];
+                if (cj >= 0.5f) {
+                    d += 1.0f;
+                } else {
+                    float th = ci + cj - 0.5f;
+                    if (th < 0.05f)
+                        th = 0.05f;
+                    if (th > 1.0f)
+                        th = 1.0f;
+                    d += 1.0f / th;
+                }
+            }
+            F->diag[i] = d;
+        }
+    while (nlev < MG_MAX_LEVELS) {
+        mg_level *P = &lv[nlev - 1];
+        if (P->w <= 4 || P->h <= 4)
+            break;
+        int cw = (P->w + 1) / 2, ch = (P->h + 1) / 2;
+        if (mg_alloc(&lv[nlev], cw, ch) != 0) {
+            mg_free(lv, nlev + 1);
+            return -1;
+        }
+        mg_level *C = &lv[nlev];
+        C->off = P->off * 0.25f;
+        for (int y = 0; y < ch; y++)
+            for (int x = 0; x < cw; x++) {
+                int any = 0;
+                for (int dy = 0; dy < 2; dy++)
+                    for (int dx = 0; dx < 2; dx++) {
+                        int fx = 2 * x + dx, fy = 2 * y + dy;
+                        if (fx < P->w && fy < P->h && P->in[at(P->w, fx, fy)])
+                            any = 1;
+                    }
+                C->in[at(cw, x, y)] = (uint8_t)any;
+                C->diag[at(cw, x, y)] = 4.0f * C->off;
+            }
+        nlev++;
+    }
+    double *rows = malloc((size_t)h * sizeof *rows);
+    if (!rows) {
+        mg_free(lv, nlev);
+        return -1;
+    }
+    double bnorm = 0;
+    for (size_t i = 0; i < (size_t)w * (size_t)h; i++)
+        bnorm += (double)F->b[i] * F->b[i];
+    bnorm = sqrt(bnorm);
+    double rel = 1.0;
+    int c = 0;
+    if (bnorm > 0) {
+        rel = sqrt(mg_residual(F, rows)) / bnorm;
+        while (rel > tol && c < 40) {
+            mg_vcycle(lv, nlev, 0);
+            c++;
+            rel = sqrt(mg_residual(F, rows)) / bnorm;
+        }
+    } else {
+        rel = 0;
+    }
+    for (size_t i = 0; i < (size_t)w * (size_t)h; i++)
+        out[i] = F->in[i] && F->u[i] > 0 ? F->u[i] : 0.0f;
+    *cycles = c;
+    *resid = rel;
+    free(rows);
+    mg_free(lv, nlev);
+    return 0;
+}
+
+/* ---- signed distance to the rim, from coverage, chamfer-propagated ---- */
+
+static void signed_distance(const float *cov, int w, int h, float *sd)
+{
+    const float BIG = 1e30f;
+    size_t n = (size_t)w * (size_t)h;
+    for (size_t i = 0; i < n; i++)
+        sd[i] = BIG;
+    /* seeds: cells next to the rim get their distance along the link */
+    for (int y = 0; y < h; y++)
+        for (int x = 0; x < w; x++) {
+            size_t i = at(w, x, y);
+            float ci = cov[i];
+            int inside = ci >= 0.5f;
+            const int dx[4] = {1, -1, 0, 0}, dy[4] = {0, 0, 1, -1};
+            for (int k = 0; k < 4; k++) {
+                int nx = x + dx[k], ny = y + dy[k];
+                int out = nx < 0 || ny < 0 || nx >= w || ny >= h;
+                float cj = out ? 0.0f : cov[at(w, nx, ny)];
+                int jin = cj >= 0.5f;
+                if (jin == inside)
+                    continue;
+                float a = inside ? ci : cj, b = inside ? cj : ci;
+                float th = a + b - 0.5f; /* rim distance from the inside cell */
+                if (th < 0.02f)
+                    th = 0.02f;
+                if (th > 0.98f)
+                    th = 0.98f;
+                float d = inside ? th : 1.0f - th;
+                if (d < sd[i])
+                    sd[i] = d;
+            }
+        }
+    /* two-pass chamfer (1, sqrt 2) over each side separately */
+    const float D1 = 1.0f, D2 = 1.41421356f;
+    for (int y = 0; y < h; y++)
+        for (int x = 0; x < w; x++) {
+            size_t i = at(w, x, y);
+            int in = cov[i] >= 0.5f;
+            float best = sd[i];
+            const int ox[4] = {-1, -1, 0, 1}, oy[4] = {0, -1, -1, -1};
+            for (int k = 0; k < 4; k++) {
+                int nx = x + ox[k], ny = y + oy[k];
+                if (nx < 0 || ny < 0 || nx >= w)
+                    continue;
+                size_t j = at(w, nx, ny);
+                if ((cov[j] >= 0.5f) != in)
+                    continue;
+                float v = sd[j] + (ox[k] && oy[k] ? D2 : D1);
+                if (v < best)
+                    best = v;
+            }
+            sd[i] = best;
+        }
+    for (int y = h - 1; y >= 0; y--)
+        for (int x = w - 1; x >= 0; x--) {
+            size_t i = at(w, x, y);
+            int in = cov[i] >= 0.5f;
+            float best = sd[i];
+            const int ox[4] = {1, 1, 0, -1}, oy[4] = {0, 1, 1, 1};
+            for (int k = 0; k < 4; k++) {
+                int nx = x + ox[k], ny = y + oy[k];
+                if (nx < 0 || ny >= h || nx >= w)
+                    continue;
+                size_t j = at(w, nx, ny);
+                if ((cov[j] >= 0.5f) != in)
+                    continue;
+                float v = sd[j] + (ox[k] && oy[k] ? D2 : D1);
+                if (v < best)
+                    best = v;
+            }
+            sd[i] = best;
+        }
+    for (size_t i = 0; i < n; i++) {
+        float d = sd[i] >= BIG ? (float)(w + h) : sd[i];
+        sd[i] = cov[i] >= 0.5f ? d : -d;
+    }
+}
+
+static void box_blur(float *a, float *tmp, int w, int h)
+{
+    for (int y = 0; y < h; y++)
+        for (int x = 0; x < w; x++) {
+            float s = 0;
+            int c = 0;
+            for (int k = -1; k <= 1; k++)
+                if (x + k >= 0 && x + k < w) {
+                    s += a[at(w, x + k, y)];
+                    c++;
+                }
+            tmp[at(w, x, y)] = s / (float)c;
+        }
+    for (int y = 0; y < h; y++)
+        for (int x = 0; x < w; x++) {
+            float s = 0;
+            int c = 0;
+            for (int k = -1; k <= 1; k++)
+                if (y + k >= 0 && y + k < h) {
+                    s += tmp[at(w, x, y + k)];
+                    c++;
+                }
+            a[at(w, x, y)] = s / (float)c;
+        }
+}
+
+int field_compute(const orf_mask *mask, const orf_image *img, const field_params *p,
+                  orf_field *f, orf_err *e)
+{
+    memset(f, 0, sizeof *f);
+    if (!mask || !mask->cov || mask->w <= 0 || mask->h <= 0)
+        return orf_fail(e, "bad_request", "field: no mask");
+    if (p->max_side < 8 || p->max_side > 4096)
+        return orf_fail(e, "bad_request", "field: working grid of %d cells is outside 8..4096",
+                        p->max_side);
+    if (!(p->depth > 0 && p->depth <= 100))
+        return orf_fail(e, "bad_request", "depth %g is outside (0, 100]", (double)p->depth);
+    if (p->mode == FIELD_EXTRUDE && !(p->thickness > 0 && p->thickness <= 10))
+        return orf_fail(e, "bad_request", "thickness %g is outside (0, 10]", (double)p->thickness);
+    if (p->mode == FIELD_RELIEF && !(p->base >= 0 && p->base <= 10))
+        return orf_fail(e, "bad_request", "base %g is outside [0, 10]", (double)p->base);
+    if (p->mode == FIELD_RELIEF && (!img || img->w != mask->w || img->h != mask->h))
+        return orf_fail(e, "bad_request", "field: relief needs the image the mask came from");
+    int iw = mask->w, ih = mask->h, L = iw > ih ? iw : ih;
+    int w = (int)lround((double)iw * p->max_side / L), h = (int)lround((double)ih * p->max_side / L);
+    if (w < 1)
+        w = 1;
+    if (h < 1)
+        h = 1;
+    size_t n = (size_t)w * (size_t)h;
+    f->w = w;
+    f->h = h;
+    f->img_w = iw;
+    f->img_h = ih;
+    f->sx = (float)((double)iw / L / w);
+    f->sy = (float)((double)ih / L / h);
+    f->mode = p->mode;
+    f->back = p->back;
+    f->sd = malloc(n * sizeof(float));
+    f->top = malloc(n * sizeof(float));
+    f->bot = malloc(n * sizeof(float));
+    float *cov = malloc(n * sizeof(float));
+    if (!f->sd || !f->top || !f->bot || !cov || resample(mask->cov, iw, ih, cov, w, h) != 0) {
+        free(cov);
+        field_free(f);
+        return orf_fail(e, "too_large", "field: out of memory for %d x %d cells", w, h);
+    }
+    size_t inside = 0;
+    for (size_t i = 0; i < n; i++)
+        if (cov[i] >= 0.5f)
+            inside++;
+    if (inside == 0) {
+        free(cov);
+        field_free(f);
+        return orf_fail(e, "no_foreground", "field: the foreground is too small for %d x %d cells",
+                        w, h);
+    }
+    signed_distance(cov, w, h, f->sd);
+    float cell = 0.5f * (f->sx + f->sy);
+    for (size_t i = 0; i < n; i++)
+        f->sd[i] *= cell;
+
+    if (p->mode == FIELD_INFLATE) {
+        if (inflate_solve(cov, w, h, p->tolerance, f->top, &f->cycles, &f->residual) != 0) {
+            free(cov);
+            field_free(f);
+            return orf_fail(e, "too_large", "field: out of memory for the solver");
+        }
+        for (size_t i = 0; i < n; i++) {
+            float z = p->depth * sqrtf(f->top[i]) * cell;
+            f->top[i] = z;
+            f->bot[i] = p->back == FIELD_BACK_FLAT ? 0.0f : -z;
+        }
+    } else if (p->mode == FIELD_EXTRUDE) {
+        float t = 0.5f * p->thickness;
+        for (size_t i = 0; i < n; i++) {
+            f->top[i] = t;
+            f->bot[i] = p->back == FIELD_BACK_FLAT ? 0.0f : -t;
+        }
+        if (p->back == FIELD_BACK_FLAT)
+            for (size_t i = 0; i < n; i++)
+                f->top[i] = p->thickness;
+    } else {
+        float *lum = malloc((size_t)iw * (size_t)ih * sizeof *lum);
+        if (!lum) {
+            free(cov);
+            field_free(f);
+            return orf_fail(e, "too_large", "field: out of memory for the relief");
+        }
+        for (size_t i = 0; i < (size_t)iw * (size_t)ih; i++) {
+            const uint8_t *px = img->rgba + 4 * i;
+            float l = (0.299f * px[0] + 0.587f * px[1] + 0.114f * px[2]) / 255.0f;
+            lum[i] = p->invert ? 1.0f - l : l;
+        }
+        int rc = resample(lum, iw, ih, f->top, w, h);
+        free(lum);
+        if (rc != 0) {
+            free(cov);
+            field_free(f);
+            return orf_fail(e, "too_large", "field: out of memory for the relief");
+        }
+        box_blur(f->top, f->bot, w, h);
+        float hmax = p->base + p->depth * FIELD_RELIEF_HEIGHT;
+        float mid = 0.5f * hmax;
+        for (size_t i = 0; i < n; i++) {
+            f->top[i] = p->base + p->depth * FIELD_RELIEF_HEIGHT * f->top[i] - mid;
+            if (f->top[i] < -mid + 1e-4f)
+                f->top[i] = -mid + 1e-4f;
+            f->bot[i] = -mid;
+        }
+    }
+    free(cov);
+    return 0;
+}
+
+/* ---- serialisation ---- */
+
+#define FIELD_MAGIC "ORFFIELD"
+#define FIELD_VERSION 1u
+#define FIELD_HEADER 48
+
+static void put_u32(uint8_t *p, uint32_t v)
+{
+    p[0] = (uint8_t)v;
+    p[1] = (uint8_t)(v >> 8);
+    p[2] = (uint8_t)(v >> 16);
+    p[3] = (uint8_t)(v >> 24);
+}
+
+static uint32_t get_u32(const uint8_t *p)
+{
+    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+
+static void put_f32(uint8_t *p, float v)
+{
+    uint32_t u;
+    memcpy(&u, &v, 4);
+    put_u32(p, u);
+}
+
+static float get_f32(const uint8_t *p)
+{
+    uint32_t u = get_u32(p);
+    float v;
+    memcpy(&v, &u, 4);
+    return v;
+}
+
+int field_serialise(const orf_field *f, uint8_t **blob, size_t *len, orf_err *e)
+{
+    size_t n = (size_t)f->w * (size_t)f->h;
+    size_t total = FIELD_HEADER + 3 * 4 * n;
+    uint8_t *b = calloc(total, 1);
+    if (!b)
+        return orf_fail(e, "too_large", "field: out of memory for a %zu-byte blob", total);
+    memcpy(b, FIELD_MAGIC, 8);
+    put_u32(b + 8, FIELD_VERSION);
+    put_u32(b + 12, (uint32_t)f->w);
+    put_u32(b + 16, (uint32_t)f->h);
+    put_u32(b + 20, (uint32_t)f->img_w);
+    put_u32(b + 24, (uint32_t)f->img_h);
+    put_u32(b + 28, (uint32_t)f->mode);
+    put_u32(b + 32, (uint32_t)f->back);
+    put_f32(b + 36, f->sx);
+    put_f32(b + 40, f->sy);
+    put_u32(b + 44, 0);
+    const float *arr[3] = {f->sd, f->top, f->bot};
+    uint8_t *q = b + FIELD_HEADER;
+    for (int a = 0; a < 3; a++)
+        for (size_t i = 0; i < n; i++, q += 4)
+            put_f32(q, arr[a][i]);
+    *blob = b;
+    *len = total;
+    return 0;
+}
+
+int field_deserialise(const uint8_t *blob, size_t len, const char *name, orf_field *f,
+                      orf_err *e)
+{
+    memset(f, 0, sizeof *f);
+    if (!name)
+        name = "<field>";
+    if (!blob || len < FIELD_HEADER || memcmp(blob, FIELD_MAGIC, 8) != 0)
+        return orf_fail(e, "bad_field", "%s: not a field (bad magic or too short)", name);
+    uint32_t ver = get_u32(blob + 8);
+    if (ver != FIELD_VERSION)
+        return orf_fail(e, "bad_field", "%s: field version %u, this build reads %u", name, ver,
+                        FIELD_VERSION);
+    uint32_t w = get_u32(blob + 12), h = get_u32(blob + 16);
+    uint32_t iw = get_u32(blob + 20), ih = get_u32(blob + 24);
+    uint32_t mode = get_u32(blob + 28), back = get_u32(blob + 32);
+    float sx = get_f32(blob + 36), sy = get_f32(blob + 40);
+    if (w < 1 || h < 1 || w > 4096 || h > 4096 || iw < 1 || ih < 1 || iw > (1u << 24) ||
+        ih > (1u << 24) || mode > 2 || back > 1 || !(sx > 0 && sx <= 1) || !(sy > 0 && sy <= 1))
+        return orf_fail(e, "bad_field", "%s: field header out of range (%u x %u cells)", name, w,
+                        h);
+    size_t n = (size_t)w * h;
+    if ((len - FIELD_HEADER) / 12 != n || (len - FIELD_HEADER) % 12 != 0)
+        return orf_fail(e, "bad_field", "%s: %zu bytes do not hold %u x %u cells", name, len, w, h);
+    f->w = (int)w;
+    f->h = (int)h;
+    f->img_w = (int)iw;
+    f->img_h = (int)ih;
+    f->mode = (field_mode)mode;
+    f->back = (field_back)back;
+    f->sx = sx;
+    f->sy = sy;
+    f->sd = malloc(n * sizeof(float));
+    f->top = malloc(n * sizeof(float));
+    f->bot = malloc(n * sizeof(float));
+    if (!f->sd || !f->top || !f->bot) {
+        field_free(f);
+        return orf_fail(e, "too_large", "%s: out of memory for the field", name);
+    }
+    float *arr[3] = {f->sd, f->top, f->bot};
+    const uint8_t *q = blob + FIELD_HEADER;
+    for (int a = 0; a < 3; a++)
+        for (size_t i = 0; i < n; i++, q += 4) {
+            float v = get_f32(q);
+            if (!isfinite(v) || fabsf(v) > 1e6f) {
+                field_free(f);
+                return orf_fail(e, "bad_field", "%s: value %zu is not a finite height", name, i);
+            }
+            arr[a][i] = v;
+        }
+    return 0;
+}

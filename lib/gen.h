@@ -1,0 +1,65 @@
+/* gen.h - one mesh-gen stage: image -> mask -> field -> volume -> mesh.
+ *
+ * gen_field() makes the field of an image (the expensive, cacheable part:
+ * mask and solve); gen_stage() cuts a mesh from a field at one stage's
+ * grid. Both fill a gen_facts with what ran, why, and the milliseconds of
+ * each step, so the caller can report it; neither prints.
+ *
+ * Auto mode: a cut-out (transparency, or a uniform border colour) is
+ * inflated; an image with neither (a photograph) becomes a relief of the
+ * whole picture. The facts say which and why.
+ */
+#ifndef ORFEAS_GEN_H
+#define ORFEAS_GEN_H
+
+#include "err.h"
+#include "field.h"
+#include "image.h"
+#include "mask.h"
+#include "mesh.h"
+
+#define GEN_MODE_AUTO (-1)
+
+typedef enum { GEN_VOXEL = 0, GEN_ROUGH = 1 } gen_stage_id;
+
+#define GEN_VOXEL_RESOLUTION 32
+#define GEN_ROUGH_RESOLUTION 96
+
+typedef struct gen_params {
+    int mode;           /* GEN_MODE_AUTO or a field_mode. default auto */
+    mask_method mask;   /* default MASK_AUTO */
+    field_params field; /* depth, back, thickness, invert, base, working grid; field.mode is
+                           set from `mode` */
+} gen_params;
+
+typedef struct gen_facts {
+    char mode[16];      /* the mode that ran: "inflate", "extrude", "relief" */
+    char mask[16];      /* the mask method that ran */
+    char why[320];      /* why that mode and mask */
+    double ms_decode;   /* left for the caller to fill */
+    double ms_mask, ms_field, ms_volume, ms_extract; /* milliseconds */
+    int field_w, field_h, cycles;
+    double residual;    /* inflate solver: final relative residual */
+    double foreground;  /* share of the image's pixels in the mask */
+} gen_facts;
+
+/* Defaults: auto mode, auto mask, field_params_default. */
+void gen_params_default(gen_params *p);
+
+/* Stage names "voxel", "rough"; progress 25 and 50. */
+const char *gen_stage_name(gen_stage_id s);
+int gen_stage_progress(gen_stage_id s);
+
+/* Mask and field of `img` (`name` in messages). Errors from mask.h and
+ * field.h ("no_foreground", "bad_request", "too_large"). Free the field with
+ * field_free. */
+int gen_field(const orf_image *img, const char *name, const gen_params *p, orf_field *fld,
+              gen_facts *facts, orf_err *e);
+
+/* Cut stage `s` from `fld` at `resolution` cells along the longer image side
+ * (0: the stage default, 32 or 96): voxel faces for GEN_VOXEL, marching
+ * tetrahedra for GEN_ROUGH. The mesh has positions only, model units. */
+int gen_stage(const orf_field *fld, gen_stage_id s, int resolution, orf_mesh *m, gen_facts *facts,
+              orf_err *e);
+
+#endif

@@ -1,0 +1,123 @@
+/* imageio.c - image decoding through stb_image (linked from libstb). */
+#include "imageio.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <stb_image.h>
+
+#define IMAGE_MAX_FILE_BYTES ((size_t)1 << 30)
+
+int image_read_bytes(const char *path, size_t max_bytes, uint8_t **data, size_t *len, orf_err *e)
+{
+    *data = NULL;
+    *len = 0;
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return orf_fail_errno(e, "io_error", path);
+    size_t cap = 1 << 16, n = 0;
+    uint8_t *buf = malloc(cap);
+    if (!buf) {
+        fclose(f);
+        return orf_fail(e, "too_large", "%s: out of memory", path);
+    }
+    for (;;) {
+        if (n == cap) {
+            if (cap >= max_bytes) {
+                free(buf);
+                fclose(f);
+                return orf_fail(e, "too_large", "%s: file is larger than %zu bytes", path,
+                                max_bytes);
+            }
+            size_t ncap = cap * 2 > max_bytes ? max_bytes + 1 : cap * 2;
+            uint8_t *nb = realloc(buf, ncap);
+            if (!nb) {
+                free(buf);
+                fclose(f);
+                return orf_fail(e, "too_large", "%s: out of memory", path);
+            }
+            buf = nb;
+            cap = ncap;
+        }
+        size_t got = fread(buf + n, 1, cap - n, f);
+        n += got;
+        if (got == 0) {
+            if (ferror(f)) {
+                int saved = errno;
+                free(buf);
+                fclose(f);
+                errno = saved ? saved : EIO;
+                return orf_fail_errno(e, "io_error", path);
+            }
+            break;
+        }
+    }
+    fclose(f);
+    if (n > max_bytes) {
+        free(buf);
+        return orf_fail(e, "too_large", "%s: file is larger than %zu bytes", path, max_bytes);
+    }
+    *data = buf;
+    *len = n;
+    return 0;
+}
+
+int image_load_memory(const void *data, size_t len, const char *name, uint64_t max_pixels,
+                      orf_image *img, orf_err *e)
+{
+    memset(img, 0, sizeof *img);
+    if (!name)
+        name = "<image>";
+    if (max_pixels == 0)
+        max_pixels = IMAGE_DEFAULT_MAX_PIXELS;
+    if (len == 0)
+        return orf_fail(e, "bad_image", "%s: empty file", name);
+    if (len > INT_MAX)
+        return orf_fail(e, "too_large", "%s: %zu bytes is more than the decoder takes", name, len);
+    const stbi_uc *buf = data;
+    int w = 0, h = 0, comp = 0;
+    if (!stbi_info_from_memory(buf, (int)len, &w, &h, &comp)) {
+        const char *why = stbi_failure_reason();
+        return orf_fail(e, "bad_image", "%s: not an image stb_image can read (%s)", name,
+                        why ? why : "unknown format");
+    }
+    if (w <= 0 || h <= 0)
+        return orf_fail(e, "bad_image", "%s: the header claims %d x %d pixels", name, w, h);
+    if ((uint64_t)w * (uint64_t)h > max_pixels)
+        return orf_fail(e, "too_large", "%s: %d x %d pixels is over the limit of %llu pixels",
+                        name, w, h, (unsigned long long)max_pixels);
+    int dw = 0, dh = 0, dcomp = 0;
+    stbi_uc *px = stbi_load_from_memory(buf, (int)len, &dw, &dh, &dcomp, 4);
+    if (!px) {
+        const char *why = stbi_failure_reason();
+        return orf_fail(e, "bad_image", "%s: cannot decode (%s)", name, why ? why : "unknown");
+    }
+    if (dw != w || dh != h) {
+        stbi_image_free(px);
+        return orf_fail(e, "bad_image", "%s: decoded size %d x %d differs from the header's %d x %d",
+                        name, dw, dh, w, h);
+    }
+    if (image_alloc(img, w, h, e) != 0) {
+        stbi_image_free(px);
+        return -1;
+    }
+    memcpy(img->rgba, px, (size_t)w * (size_t)h * 4);
+    stbi_image_free(px);
+    img->had_alpha = (dcomp == 2 || dcomp == 4);
+    return 0;
+}
+
+int image_load_file(const char *path, uint64_t max_pixels, orf_image *img, orf_err *e)
+{
+    memset(img, 0, sizeof *img);
+    uint8_t *data;
+    size_t len;
+    if (image_read_bytes(path, IMAGE_MAX_FILE_BYTES, &data, &len, e) != 0)
+        return -1;
+    int rc = image_load_memory(data, len, path, max_pixels, img, e);
+    free(data);
+    return rc;
+}

@@ -1,0 +1,39 @@
+/* volume.h - the field sampled as a signed function on a 3-D grid.
+ *
+ * f(x, y, z) = min(sd(x, y), top(x, y) - z, z - bot(x, y)) in model units
+ * (see field.h): positive inside the solid, negative outside, continuous
+ * across the rim (sd goes smoothly negative outside the mask and beyond
+ * the image). For inflate with back=mirror this is z_front - |z|.
+ * The grid spacing is step = 1 / n model units, so the longer image side
+ * spans n cells; points reach at least 1.5 cells beyond the solid on every
+ * side, so the outer layer of points is always outside, and the grid is
+ * centred on the origin. Point (i, j, k) sits at (x0 + i step, y0 + j step,
+ * z0 + k step) and its value at f[((size_t)k * ny + j) * nx + i].
+ */
+#ifndef ORFEAS_VOLUME_H
+#define ORFEAS_VOLUME_H
+
+#include <stddef.h>
+
+#include "err.h"
+#include "field.h"
+
+typedef struct orf_volume {
+    int nx, ny, nz;        /* points along each axis (cells + 1) */
+    float x0, y0, z0;      /* model coordinates of point (0, 0, 0) */
+    float step;            /* model units between points */
+    float *f;              /* nx * ny * nz values */
+} orf_volume;
+
+/* Sample `fld` with n cells along the longer image side (4..2048).
+ * "bad_request" for n out of range, "too_large" when memory runs out.
+ * Columns are computed in parallel (OpenMP); the result does not depend on
+ * the thread count. Free with volume_free. */
+int volume_sample(const orf_field *fld, int n, orf_volume *v, orf_err *e);
+
+/* The value of the field's function at a model-space point (for tests). */
+float volume_eval(const orf_field *fld, float x, float y, float z);
+
+void volume_free(orf_volume *v);
+
+#endif

@@ -1,0 +1,175 @@
+/* test_mc.c - marching tetrahedra and voxel faces on random and simple volumes. */
+#include <omp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "check.h"
+#include "gen_shapes.h"
+#include "mc.h"
+
+static uint64_t rng = 88172645463325252ull;
+static double rnd(void)
+{
+    rng ^= rng << 13;
+    rng ^= rng >> 7;
+    rng ^= rng << 17;
+    return (double)(rng >> 11) / 9007199254740992.0;
+}
+
+/* a random volume: smooth-ish blobs plus noise, outer layer negative */
+static void random_volume(orf_volume *v, int n, double noise)
+{
+    v->nx = n;
+    v->ny = n - 2;
+    v->nz = n - 4;
+    v->step = 1.0f / (float)n;
+    v->x0 = v->y0 = v->z0 = -0.5f;
+    size_t total = (size_t)v->nx * v->ny * v->nz;
+    v->f = malloc(total * sizeof(float));
+    double cx[4], cy[4], cz[4], r[4];
+    for (int b = 0; b < 4; b++) {
+        cx[b] = 0.2 + 0.6 * rnd();
+        cy[b] = 0.2 + 0.6 * rnd();
+        cz[b] = 0.2 + 0.6 * rnd();
+        r[b] = 0.1 + 0.2 * rnd();
+    }
+    for (int k = 0; k < v->nz; k++)
+        for (int j = 0; j < v->ny; j++)
+            for (int i = 0; i < v->nx; i++) {
+                double x = (double)i / v->nx, y = (double)j / v->ny, z = (double)k / v->nz;
+                double best = -1;
+                for (int b = 0; b < 4; b++) {
+                    double d = r[b] - sqrt((x - cx[b]) * (x - cx[b]) + (y - cy[b]) * (y - cy[b]) +
+                                           (z - cz[b]) * (z - cz[b]));
+                    if (d > best)
+                        best = d;
+                }
+                best += noise * (rnd() - 0.5);
+                if (i == 0 || j == 0 || k == 0 || i == v->nx - 1 || j == v->ny - 1 ||
+                    k == v->nz - 1)
+                    best = -1;
+                v->f[((size_t)k * v->ny + j) * v->nx + i] = (float)best;
+            }
+}
+
+int main(void)
+{
+    /* many random volumes, including pure noise (all ambiguous cases) */
+    int all_tight = 1, all_clean = 1, all_pos = 1, all_vox = 1, all_vox_pos = 1;
+    for (int trial = 0; trial < 60; trial++) {
+        orf_volume v;
+        random_volume(&v, 12 + trial % 13, trial < 20 ? 0.02 : trial < 40 ? 0.2 : 4.0);
+        orf_mesh m;
+        orf_err e;
+        if (mc_extract(&v, &m, &e) != 0) {
+            all_tight = 0;
+            volume_free(&v);
+            continue;
+        }
+        if (m.ntris) {
+            mcheck c = mesh_check(&m);
+            if (!c.watertight) {
+                all_tight = 0;
+                printf("# trial %d: %zu bad edges, %zu misoriented\n", trial, c.bad_edges,
+                       c.misoriented);
+            }
+            if (c.degenerate || c.unused_verts)
+                all_clean = 0;
+            if (!(c.volume > 0))
+                all_pos = 0;
+        }
+        mesh_free(&m);
+        if (mc_voxels(&v, &m, &e) == 0 && m.ntris) {
+            mcheck c = mesh_check(&m);
+            if (!c.watertight || c.degenerate || c.unused_verts) {
+                all_vox = 0;
+                printf("# voxel trial %d: %zu bad edges, %zu misoriented, %zu degenerate\n",
+                       trial, c.bad_edges, c.misoriented, c.degenerate);
+            }
+            if (!(c.volume > 0))
+                all_vox_pos = 0;
+        }
+        mesh_free(&m);
+        volume_free(&v);
+    }
+    CHECK(all_tight, "marching tetrahedra: 60 random volumes (smooth to pure noise) are watertight and edge-manifold");
+    CHECK(all_clean, "marching tetrahedra: no degenerate triangle, no unused vertex");
+    CHECK(all_pos, "marching tetrahedra: outward orientation (positive volume)");
+    CHECK(all_vox, "voxels: 60 random volumes give watertight, edge-manifold faces");
+    CHECK(all_vox_pos, "voxels: outward orientation (positive volume)");
+
+    /* a sphere: volume close to 4/3 pi r^3, vertex on each crossing only once */
+    {
+        orf_volume v = {0};
+        int n = 40;
+        v.nx = v.ny = v.nz = n;
+        v.step = 1.0f / (n - 1);
+        v.x0 = v.y0 = v.z0 = -0.5f;
+        v.f = malloc((size_t)n * n * n * sizeof(float));
+        for (int k = 0; k < n; k++)
+            for (int j = 0; j < n; j++)
+                for (int i = 0; i < n; i++) {
+                    float x = v.x0 + i * v.step, y = v.y0 + j * v.step, z = v.z0 + k * v.step;
+                    v.f[((size_t)k * n + j) * n + i] = 0.4f - sqrtf(x * x + y * y + z * z);
+                }
+        orf_mesh m;
+        mc_extract(&v, &m, NULL);
+        mcheck c = mesh_check(&m);
+        double ideal = 4.0 / 3.0 * M_PI * 0.4 * 0.4 * 0.4;
+        CHECK(c.watertight && fabs(c.volume - ideal) / ideal < 0.02,
+              "sphere r=0.4: watertight, volume %.5f vs %.5f", c.volume, ideal);
+        double worst = 0;
+        for (uint32_t i = 0; i < m.nverts; i++) {
+            const float *p = m.pos + 3 * i;
+            double r = sqrt(p[0] * p[0] + p[1] * p[1] + p[2] * p[2]);
+            if (fabs(r - 0.4) > worst)
+                worst = fabs(r - 0.4);
+        }
+        CHECK(worst < 0.01, "sphere vertices within 0.01 of the radius 0.4 (worst %.4f)",
+              worst);
+
+        /* byte-identical for 1 and 2 threads */
+        orf_mesh a, b;
+        omp_set_num_threads(1);
+        mc_extract(&v, &a, NULL);
+        omp_set_num_threads(2);
+        mc_extract(&v, &b, NULL);
+        CHECK(a.nverts == b.nverts && a.ntris == b.ntris &&
+                  memcmp(a.pos, b.pos, (size_t)a.nverts * 12) == 0 &&
+                  memcmp(a.idx, b.idx, (size_t)a.ntris * 12) == 0,
+              "identical output with 1 and 2 threads (%u vertices, %u triangles)", a.nverts,
+              a.ntris);
+        mesh_free(&a);
+        mesh_free(&b);
+        mesh_free(&m);
+        volume_free(&v);
+    }
+
+    /* voxels: two voxels touching along an edge only, and at a corner only */
+    {
+        orf_volume v = {0};
+        v.nx = v.ny = v.nz = 6;
+        v.step = 1.0f;
+        v.f = malloc(216 * sizeof(float));
+        for (int i = 0; i < 216; i++)
+            v.f[i] = -1;
+        v.f[(2 * 6 + 2) * 6 + 2] = 1;
+        v.f[(2 * 6 + 3) * 6 + 3] = 1; /* edge contact */
+        orf_mesh m;
+        mc_voxels(&v, &m, NULL);
+        mcheck c = mesh_check(&m);
+        CHECK(c.watertight, "voxels touching along an edge: edge-manifold (%zu bad edges)",
+              c.bad_edges);
+        mesh_free(&m);
+        v.f[(2 * 6 + 3) * 6 + 3] = -1;
+        v.f[(3 * 6 + 3) * 6 + 3] = 1; /* corner contact */
+        mc_voxels(&v, &m, NULL);
+        c = mesh_check(&m);
+        CHECK(c.watertight, "voxels touching at a corner: watertight (%zu bad edges)",
+              c.bad_edges);
+        mesh_free(&m);
+        volume_free(&v);
+    }
+    return check_done();
+}
