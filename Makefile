@@ -44,7 +44,7 @@ ifeq ($(USE_CUDA),1)
 CUDA_ROOT    := $(patsubst %/bin/nvcc,%,$(NVCC))
 CUDA_ARCH    ?= -gencode arch=compute_90,code=sm_90 -gencode arch=compute_75,code=compute_75
 NVCCFLAGS    ?= -O2 -std=c++17 $(CUDA_ARCH) -Xcompiler -Wall
-CPPFLAGS_ALL += -DORFEAS_CUDA=1
+CPPFLAGS_ALL += -DORFEAS_CUDA=1 -I$(CUDA_ROOT)/include
 LDLIBS_ALL   += -L$(CUDA_ROOT)/lib64 -L$(CUDA_ROOT)/targets/x86_64-linux/lib -lcudart_static -lrt
 CUDA_OBJ     := $(patsubst kernels/%.cu,$(BUILD)/obj/kernels/%.o,$(CUDA_SRC))
 else
@@ -61,7 +61,6 @@ TOOL_SRC := $(wildcard tests/tools/*.c)
 TOOLS    := $(patsubst tests/tools/%.c,$(BUILD)/tests/tools/%,$(TOOL_SRC))
 MAN1     := $(wildcard man/*.1)
 MAN7     := $(wildcard man/*.7)
-COMPS    := $(wildcard scripts/completion/*)
 
 .SECONDARY:
 .PHONY: all check test asan demo bench install uninstall clean deps fuzz soak gallery check-gpu bench-gpu
@@ -104,25 +103,58 @@ $(BUILD)/tests/tools/%: $(BUILD)/obj/tools/%.o $(LIB)
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS_ALL) $< $(LIB) $(LDLIBS_ALL) -o $@
 
+# Fuzz targets: tests/fuzz/fuzz_NAME.c. The normal build links each with a
+# replay main (build/tests/fuzz/fuzz_NAME FILE...); `make fuzz` builds them with
+# clang and libFuzzer into build-fuzz/ and runs each for FUZZ_SECONDS.
+FUZZ_SRC := $(wildcard tests/fuzz/fuzz_*.c)
+FUZZ_REPLAY := $(patsubst tests/fuzz/%.c,$(BUILD)/tests/fuzz/%,$(FUZZ_SRC))
+all: $(FUZZ_REPLAY)
+
+$(BUILD)/tests/fuzz/%: tests/fuzz/%.c tests/fuzz/replay.c $(LIB)
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS_ALL) $(CFLAGS_ALL) $< tests/fuzz/replay.c $(LIB) $(LDLIBS_ALL) -o $@
+
+FUZZ_SECONDS ?= 60
+FUZZ_CC ?= clang
+fuzz:
+	$(MAKE) BUILD=build-fuzz CC=$(FUZZ_CC) CUDA=0 OPT="-O1 -g" \
+	    SAN="-fsanitize=fuzzer-no-link,address,undefined -fno-omit-frame-pointer" build-fuzz/liborfeas.a
+	@for src in $(FUZZ_SRC); do \
+	    t=$$(basename $$src .c); n=$${t#fuzz_}; \
+	    $(FUZZ_CC) $(CPPFLAGS_ALL) -std=c11 -O1 -g -fopenmp -fsanitize=fuzzer,address,undefined $$src \
+	        build-fuzz/liborfeas.a $(LDLIBS_ALL) -o build-fuzz/$$t || exit 1; \
+	    mkdir -p build-fuzz/corpus/$$n tests/fuzz/regress/$$n; \
+	    echo "fuzz: $$t for $(FUZZ_SECONDS) s"; \
+	    ASAN_OPTIONS=detect_leaks=1 build-fuzz/$$t -max_total_time=$(FUZZ_SECONDS) -max_len=65536 \
+	        -artifact_prefix=tests/fuzz/regress/$$n/ build-fuzz/corpus/$$n tests/fuzz/corpus/$$n \
+	        2>build-fuzz/$$t.log || { tail -30 build-fuzz/$$t.log; exit 1; }; \
+	    tail -1 build-fuzz/$$t.log; \
+	done
+
 -include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)
 
 deps:
 	scripts/install-deps
 
-# The one test command (README, .ci/run): install, build with warnings as errors, run all.
+# The one test command (README, .ci/run): install what is missing, build with
+# warnings as errors, build again with AddressSanitizer + UBSan (LeakSanitizer
+# included), and run every test against both builds.
+ASAN_BUILD := build-asan
+ASAN_FLAGS := BUILD=$(ASAN_BUILD) CUDA=0 WERROR=1 OPT="-O1 -g" \
+    SAN="-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined"
 check: deps
 	$(MAKE) all WERROR=1
-	tests/run $(BUILD)
+	$(MAKE) all $(ASAN_FLAGS)
+	tests/run $(BUILD) $(ASAN_BUILD)
 
 # Tests only, on what is built.
 test: all
 	tests/run $(BUILD)
 
+# The sanitizer build alone.
 asan: deps
-	$(MAKE) all BUILD=build-asan CUDA=0 WERROR=1 OPT="-O1 -g" \
-	    SAN="-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined"
-	ASAN_OPTIONS=detect_leaks=1:abort_on_error=0:exitcode=86 UBSAN_OPTIONS=print_stacktrace=1 \
-	    tests/run build-asan
+	$(MAKE) all $(ASAN_FLAGS)
+	tests/run $(ASAN_BUILD)
 
 demo: deps all
 	scripts/demo $(BUILD)
@@ -135,13 +167,29 @@ install: all
 	install -m 0755 $(PROGS) $(DESTDIR)$(BINDIR)/
 	$(if $(MAN1),install -m 0644 $(MAN1) $(DESTDIR)$(MANDIR)/man1/)
 	$(if $(MAN7),install -m 0644 $(MAN7) $(DESTDIR)$(MANDIR)/man7/)
-	$(if $(COMPS),install -m 0644 $(COMPS) $(DESTDIR)$(COMPDIR)/)
+	for p in $(notdir $(PROGS)); do install -m 0644 scripts/completion/orfeas.bash $(DESTDIR)$(COMPDIR)/$$p; done
 
 uninstall:
 	rm -f $(addprefix $(DESTDIR)$(BINDIR)/,$(notdir $(PROGS)))
 	rm -f $(addprefix $(DESTDIR)$(MANDIR)/man1/,$(notdir $(MAN1)))
 	rm -f $(addprefix $(DESTDIR)$(MANDIR)/man7/,$(notdir $(MAN7)))
-	rm -f $(addprefix $(DESTDIR)$(COMPDIR)/,$(notdir $(COMPS)))
+	rm -f $(addprefix $(DESTDIR)$(COMPDIR)/,$(notdir $(PROGS)))
 
 clean:
 	rm -rf build build-asan build-fuzz
+
+# ---- mock NVML for the gpu-stats tests (lib/device owner) -------------------
+# A shared library the tests load through ORFEAS_NVML_LIBRARY, so gpu-stats and
+# lib/device are covered on machines without a GPU. Its source lives in
+# tests/tools/mock_nvml/, outside the tests/tools/*.c glob (that one builds
+# executables). libmock-nvml-min.so is the same mock built with
+# -DMOCK_NVML_MINIMAL: an "old driver" lacking most entry points.
+MOCK_NVML_SRC := $(wildcard tests/tools/mock_nvml/*.c)
+MOCK_NVML     := $(if $(MOCK_NVML_SRC),$(BUILD)/tests/tools/libmock-nvml.so $(BUILD)/tests/tools/libmock-nvml-min.so)
+all: $(MOCK_NVML)
+$(BUILD)/tests/tools/libmock-nvml.so: $(MOCK_NVML_SRC)
+	@mkdir -p $(@D)
+	$(CC) -std=c11 $(OPT) $(WARN) -shared -fPIC $(MOCK_NVML_SRC) -o $@
+$(BUILD)/tests/tools/libmock-nvml-min.so: $(MOCK_NVML_SRC)
+	@mkdir -p $(@D)
+	$(CC) -std=c11 $(OPT) $(WARN) -DMOCK_NVML_MINIMAL -shared -fPIC $(MOCK_NVML_SRC) -o $@

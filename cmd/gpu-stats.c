@@ -1,33 +1,404 @@
 /* gpu-stats - report what the GPUs hold and do, and how many jobs fit, as NDJSON.
- * Placeholder front end: options and exit codes are real, the work lands with its issue. */
+ *
+ * One record per device per round, from NVML (lib/device: dlopen, never a CUDA
+ * context); with no GPU or no driver one CPU record with host memory. The
+ * work is in lib/device.c; this file is options, the loop and the records. */
+#include <errno.h>
 #include <getopt.h>
+#include <limits.h>
+#include <math.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+#include <time.h>
 
+#include <cjson/cJSON.h>
+
+#include "device.h"
+#include "ndjson.h"
+#include "units.h"
 #include "version.h"
+
+#define DEFAULT_INTERVAL 5.0 /* seconds, as the original service's monitor */
+#define MIB (1024.0 * 1024.0)
 
 static const char usage[] =
     "usage: gpu-stats [options]\n"
-    "report what the GPUs hold and do, and how many jobs fit, as NDJSON.\n"
+    "report what the GPUs hold and do, and how many jobs fit, as NDJSON:\n"
+    "one record per GPU (or one CPU record when there is none).\n"
     "\n"
-    "  -h, --help       show this help and exit\n"
-    "  -V, --version    show the version and exit\n";
+    "  -w, --watch SECONDS     repeat every SECONDS (90s, 0.5, 2m; default 5 with --count)\n"
+    "  -n, --count N           stop after N rounds (default 1, or forever with --watch)\n"
+    "  -r, --resolution N      grid cells along the longest side the job estimate is for\n"
+    "                          (default 256, the final stage; 2 to 4096)\n"
+    "  -p, --precision P       fp32, fp16 or auto (default auto: the recommendation)\n"
+    "  -b, --vram-budget SIZE  memory jobs may use per GPU (500M, 14G; default: all free)\n"
+    "  -d, --queue-depth N     cap jobs_fit at N queued jobs (default 0: no cap)\n"
+    "      --require-gpu       exit 69 when there is no GPU instead of a CPU record\n"
+    "  -q, --quiet             print nothing on stderr but errors\n"
+    "  -v, --verbose           say on stderr which NVML was loaded and why not\n"
+    "  -h, --help              show this help and exit\n"
+    "  -V, --version           show the version and exit\n"
+    "\n"
+    "environment: ORFEAS_NVML_LIBRARY names the NVML library (default libnvidia-ml.so.1).\n"
+    "exit status: 0 done, 1 a device could not be read, 64 usage, 69 no GPU with\n"
+    "--require-gpu, 74 output error. See gpu-stats(1).\n";
+
+typedef struct options {
+    double interval;
+    long count; /* rounds; 0 = forever */
+    int resolution;
+    device_precision precision;
+    uint64_t budget;
+    unsigned queue_depth;
+    int require_gpu, quiet, verbose;
+} options;
+
+static volatile sig_atomic_t stop_requested;
+
+static void on_signal(int sig)
+{
+    (void)sig;
+    stop_requested = 1;
+}
+
+static int usage_error(const char *fmt, const char *arg)
+{
+    fputs("gpu-stats: ", stderr);
+    fprintf(stderr, fmt, arg);
+    fputs("\ngpu-stats: try 'gpu-stats --help'\n", stderr);
+    return 64;
+}
+
+/* A whole number in [lo, hi], or -1. */
+static int parse_long(const char *s, long lo, long hi, long *out)
+{
+    char *end = NULL;
+    errno = 0;
+    long v = strtol(s, &end, 10);
+    if (!*s || *end || errno || v < lo || v > hi)
+        return -1;
+    *out = v;
+    return 0;
+}
+
+/* "2025-01-31T12:00:00.123Z" for a wall-clock time in seconds. */
+static void iso_time(double t, char *buf, size_t size)
+{
+    time_t sec = (time_t)floor(t);
+    int ms = (int)((t - (double)sec) * 1000.0);
+    if (ms > 999)
+        ms = 999;
+    struct tm tm;
+    gmtime_r(&sec, &tm);
+    char base[32];
+    strftime(base, sizeof base, "%Y-%m-%dT%H:%M:%S", &tm);
+    snprintf(buf, size, "%s.%03dZ", base, ms);
+}
+
+static cJSON *record_start(double now, const char *backend)
+{
+    char ts[64];
+    iso_time(now, ts, sizeof ts);
+    cJSON *r = cJSON_CreateObject();
+    cJSON_AddStringToObject(r, "timestamp", ts);
+    cJSON_AddNumberToObject(r, "time", round(now * 1000.0) / 1000.0);
+    cJSON_AddStringToObject(r, "backend", backend);
+    return r;
+}
+
+static void add_int_or_null(cJSON *r, const char *name, int v)
+{
+    if (v >= 0)
+        cJSON_AddNumberToObject(r, name, v);
+    else
+        cJSON_AddNullToObject(r, name);
+}
+
+static void add_plan(cJSON *r, const device_plan *plan, const options *o)
+{
+    cJSON_AddNumberToObject(r, "resolution", plan->resolution);
+    cJSON_AddStringToObject(r, "recommended_precision", device_precision_name(plan->recommended));
+    cJSON_AddStringToObject(r, "precision", device_precision_name(plan->precision));
+    cJSON_AddNumberToObject(r, "job_bytes", (double)plan->job_bytes);
+    cJSON_AddNumberToObject(r, "job_mib", ceil((double)plan->job_bytes / MIB));
+    cJSON_AddNumberToObject(r, "jobs_fit", plan->jobs_fit);
+    if (o->budget)
+        cJSON_AddNumberToObject(r, "vram_budget_mib", floor((double)o->budget / MIB));
+    if (o->queue_depth)
+        cJSON_AddNumberToObject(r, "queue_depth", o->queue_depth);
+}
+
+static cJSON *gpu_record(const device_info *d, unsigned devices, double now, const options *o)
+{
+    cJSON *r = record_start(now, "cuda");
+    cJSON_AddNumberToObject(r, "devices", devices);
+    cJSON_AddNumberToObject(r, "index", d->index);
+    if (d->name[0]) cJSON_AddStringToObject(r, "name", d->name); else cJSON_AddNullToObject(r, "name");
+    if (d->uuid[0]) cJSON_AddStringToObject(r, "uuid", d->uuid); else cJSON_AddNullToObject(r, "uuid");
+    if (d->has_memory) {
+        cJSON_AddNumberToObject(r, "memory_total_mib", floor((double)d->memory_total_bytes / MIB));
+        cJSON_AddNumberToObject(r, "memory_used_mib", floor((double)d->memory_used_bytes / MIB));
+        cJSON_AddNumberToObject(r, "memory_free_mib", floor((double)d->memory_free_bytes / MIB));
+        double pct = 100.0 * (double)d->memory_used_bytes / (double)d->memory_total_bytes;
+        cJSON_AddNumberToObject(r, "memory_used_percent", round(pct * 10.0) / 10.0);
+    } else {
+        cJSON_AddNullToObject(r, "memory_total_mib");
+        cJSON_AddNullToObject(r, "memory_used_mib");
+        cJSON_AddNullToObject(r, "memory_free_mib");
+        cJSON_AddNullToObject(r, "memory_used_percent");
+    }
+    add_int_or_null(r, "utilization_gpu_percent", d->utilization_gpu);
+    add_int_or_null(r, "utilization_memory_percent", d->utilization_memory);
+    add_int_or_null(r, "temperature_c", d->temperature_c);
+    if (d->power_w >= 0)
+        cJSON_AddNumberToObject(r, "power_w", round(d->power_w * 1000.0) / 1000.0);
+    else
+        cJSON_AddNullToObject(r, "power_w");
+    if (d->cc_major >= 0) {
+        char cc[32];
+        snprintf(cc, sizeof cc, "%d.%d", d->cc_major, d->cc_minor);
+        cJSON_AddStringToObject(r, "compute_capability", cc);
+    } else {
+        cJSON_AddNullToObject(r, "compute_capability");
+    }
+    if (d->process_count >= 0) {
+        cJSON *procs = cJSON_AddArrayToObject(r, "processes");
+        int shown = d->process_count < DEVICE_MAX_PROCESSES ? d->process_count : DEVICE_MAX_PROCESSES;
+        for (int i = 0; i < shown; i++) {
+            cJSON *p = cJSON_CreateObject();
+            cJSON_AddNumberToObject(p, "pid", d->processes[i].pid);
+            if (d->processes[i].used_known)
+                cJSON_AddNumberToObject(p, "used_mib", floor((double)d->processes[i].used_bytes / MIB));
+            else
+                cJSON_AddNullToObject(p, "used_mib");
+            cJSON_AddItemToArray(procs, p);
+        }
+        if (d->process_count > DEVICE_MAX_PROCESSES)
+            cJSON_AddNumberToObject(r, "processes_total", d->process_count);
+    } else {
+        cJSON_AddNullToObject(r, "processes");
+    }
+    device_plan plan;
+    if (d->has_memory && device_plan_gpu(d->memory_free_bytes, o->budget, o->resolution, o->precision,
+                                         o->queue_depth, &plan, NULL) == 0) {
+        add_plan(r, &plan, o);
+    } else {
+        /* No memory figures: the estimate stands when a precision was asked for. */
+        cJSON_AddNumberToObject(r, "resolution", o->resolution);
+        cJSON_AddNullToObject(r, "recommended_precision");
+        if (o->precision != DEVICE_PRECISION_AUTO) {
+            uint64_t job = device_job_bytes(o->resolution, o->precision);
+            cJSON_AddStringToObject(r, "precision", device_precision_name(o->precision));
+            cJSON_AddNumberToObject(r, "job_bytes", (double)job);
+            cJSON_AddNumberToObject(r, "job_mib", ceil((double)job / MIB));
+        } else {
+            cJSON_AddNullToObject(r, "precision");
+            cJSON_AddNullToObject(r, "job_bytes");
+            cJSON_AddNullToObject(r, "job_mib");
+        }
+        cJSON_AddNullToObject(r, "jobs_fit");
+    }
+    return r;
+}
+
+/* The one record when there is no GPU to report. NULL (with a message) when
+ * even the host cannot be read. */
+static cJSON *cpu_record(const char *reason, double now, const options *o)
+{
+    uint64_t total = 0, avail = 0;
+    orf_err e;
+    orf_err_clear(&e);
+    cJSON *r = record_start(now, "cpu");
+    cJSON_AddNumberToObject(r, "devices", 0);
+    cJSON_AddStringToObject(r, "reason", reason);
+    unsigned cpus = device_host_cpus();
+    cJSON_AddNumberToObject(r, "cpus", cpus);
+    if (device_host_memory(NULL, &total, &avail, &e) == 0) {
+        cJSON_AddNumberToObject(r, "host_memory_total_mib", floor((double)total / MIB));
+        cJSON_AddNumberToObject(r, "host_memory_available_mib", floor((double)avail / MIB));
+        device_plan plan;
+        if (device_plan_cpu(avail, cpus, o->resolution, o->queue_depth, &plan, NULL) == 0)
+            add_plan(r, &plan, o);
+    } else {
+        cJSON_AddNullToObject(r, "host_memory_total_mib");
+        cJSON_AddNullToObject(r, "host_memory_available_mib");
+        cJSON_AddNumberToObject(r, "resolution", o->resolution);
+        cJSON_AddNullToObject(r, "jobs_fit");
+        if (!o->quiet)
+            fprintf(stderr, "gpu-stats: %s\n", e.message);
+    }
+    return r;
+}
+
+/* Write a record and free it. 0, 1 when the reader went away, -1 on error. */
+static int emit(cJSON *r)
+{
+    int rc = ndjson_write(stdout, r);
+    int saved = errno;
+    cJSON_Delete(r);
+    if (rc == 0)
+        return 0;
+    if (saved == EPIPE)
+        return 1;
+    fprintf(stderr, "gpu-stats: writing to standard output: %s\n", strerror(saved));
+    return -1;
+}
+
+/* Sleep until the monotonic deadline (ms) or a signal. */
+static void sleep_until(double deadline_ms)
+{
+    while (!stop_requested) {
+        double left = deadline_ms - units_now_ms();
+        if (left <= 0)
+            return;
+        struct timespec ts = {(time_t)(left / 1000.0), (long)(fmod(left, 1000.0) * 1e6)};
+        if (nanosleep(&ts, NULL) < 0 && errno != EINTR)
+            return;
+    }
+}
 
 int main(int argc, char **argv)
 {
+    enum { OPT_REQUIRE_GPU = 256 };
     static const struct option opts[] = {
+        {"watch", required_argument, NULL, 'w'},
+        {"count", required_argument, NULL, 'n'},
+        {"resolution", required_argument, NULL, 'r'},
+        {"precision", required_argument, NULL, 'p'},
+        {"vram-budget", required_argument, NULL, 'b'},
+        {"queue-depth", required_argument, NULL, 'd'},
+        {"require-gpu", no_argument, NULL, OPT_REQUIRE_GPU},
+        {"quiet", no_argument, NULL, 'q'},
+        {"verbose", no_argument, NULL, 'v'},
         {"help", no_argument, NULL, 'h'},
         {"version", no_argument, NULL, 'V'},
         {NULL, 0, NULL, 0},
     };
+    options o = {.interval = 0, .count = 1, .resolution = DEVICE_DEFAULT_RESOLUTION,
+                 .precision = DEVICE_PRECISION_AUTO};
+    int count_given = 0, watch_given = 0;
+    orf_err e;
+    orf_err_clear(&e);
+    long v;
     int c;
-    while ((c = getopt_long(argc, argv, "hV", opts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "w:n:r:p:b:d:qvhV", opts, NULL)) != -1) {
         switch (c) {
+        case 'w':
+            if (units_parse_duration(optarg, &o.interval, &e) < 0)
+                return usage_error("--watch: %s", e.message);
+            if (!(o.interval > 0) || o.interval > 86400)
+                return usage_error("--watch: '%s' must be more than 0 and at most a day", optarg);
+            watch_given = 1;
+            break;
+        case 'n':
+            if (parse_long(optarg, 1, LONG_MAX, &v) < 0)
+                return usage_error("--count: '%s' is not a whole number of rounds (1 or more)", optarg);
+            o.count = v;
+            count_given = 1;
+            break;
+        case 'r':
+            if (parse_long(optarg, DEVICE_RESOLUTION_MIN, DEVICE_RESOLUTION_MAX, &v) < 0)
+                return usage_error("--resolution: '%s' is not a grid size from 2 to 4096 cells", optarg);
+            o.resolution = (int)v;
+            break;
+        case 'p':
+            if (device_precision_parse(optarg, &o.precision, &e) < 0)
+                return usage_error("--precision: %s", e.message);
+            break;
+        case 'b':
+            if (units_parse_size(optarg, &o.budget, &e) < 0)
+                return usage_error("--vram-budget: %s", e.message);
+            break;
+        case 'd':
+            if (parse_long(optarg, 0, 1000000, &v) < 0)
+                return usage_error("--queue-depth: '%s' is not a whole number from 0 to 1000000", optarg);
+            o.queue_depth = (unsigned)v;
+            break;
+        case OPT_REQUIRE_GPU: o.require_gpu = 1; break;
+        case 'q': o.quiet = 1; o.verbose = 0; break;
+        case 'v': o.verbose = 1; o.quiet = 0; break;
         case 'h': fputs(usage, stdout); return 0;
         case 'V': printf("gpu-stats (orfeas) %s\n", ORFEAS_VERSION); return 0;
         default: fprintf(stderr, "gpu-stats: try 'gpu-stats --help'\n"); return 64;
         }
     }
-    fprintf(stderr, "gpu-stats: not implemented yet\n");
-    return 69;
+    if (optind < argc)
+        return usage_error("unexpected argument '%s' (gpu-stats takes options only)", argv[optind]);
+    if (watch_given && !count_given)
+        o.count = 0; /* forever */
+    if (!watch_given)
+        o.interval = DEFAULT_INTERVAL;
+
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_signal;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+    signal(SIGPIPE, SIG_IGN);
+
+    device_nvml *nv = NULL;
+    char reason[sizeof e.message];
+    if (device_nvml_open(NULL, &nv, &e) < 0) {
+        snprintf(reason, sizeof reason, "%s", e.message);
+    } else if (device_nvml_count(nv) == 0) {
+        snprintf(reason, sizeof reason, "NVML (%s) reports no GPU", device_nvml_path(nv));
+        device_nvml_close(nv);
+        nv = NULL;
+    } else if (o.verbose) {
+        fprintf(stderr, "gpu-stats: NVML from %s: %u GPU%s\n", device_nvml_path(nv),
+                device_nvml_count(nv), device_nvml_count(nv) == 1 ? "" : "s");
+    }
+    if (!nv) {
+        if (o.require_gpu) {
+            fprintf(stderr, "gpu-stats: no GPU (--require-gpu): %s\n", reason);
+            return 69;
+        }
+        if (o.verbose)
+            fprintf(stderr, "gpu-stats: no GPU, reporting the host: %s\n", reason);
+    }
+
+    int status = 0;
+    double start = units_now_ms();
+    for (long round_no = 0; (o.count == 0 || round_no < o.count) && !stop_requested; round_no++) {
+        if (round_no > 0)
+            sleep_until(start + (double)round_no * o.interval * 1000.0);
+        if (stop_requested)
+            break;
+        double now = units_wall_seconds();
+        int w = 0;
+        if (!nv) {
+            w = emit(cpu_record(reason, now, &o));
+        } else {
+            unsigned n = device_nvml_count(nv);
+            for (unsigned i = 0; i < n && w == 0; i++) {
+                device_info d;
+                cJSON *r;
+                if (device_nvml_query(nv, i, &d, &e) == 0) {
+                    r = gpu_record(&d, n, now, &o);
+                } else {
+                    r = record_start(now, "cuda");
+                    cJSON_AddNumberToObject(r, "devices", n);
+                    cJSON_AddNumberToObject(r, "index", i);
+                    cJSON *err = cJSON_AddObjectToObject(r, "error");
+                    cJSON_AddStringToObject(err, "code", e.code);
+                    cJSON_AddStringToObject(err, "message", e.message);
+                    if (!o.quiet)
+                        fprintf(stderr, "gpu-stats: %s\n", e.message);
+                    status = 1;
+                }
+                w = emit(r);
+            }
+        }
+        if (w > 0)
+            break; /* the reader went away: nothing more to say */
+        if (w < 0) {
+            status = 74;
+            break;
+        }
+    }
+    device_nvml_close(nv);
+    return status;
 }

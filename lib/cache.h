@@ -72,4 +72,154 @@ int cache_put_request(orf_cache *c, const char *key, const cJSON *record, const 
  * time on a hit. -1 on an error. */
 int cache_get_request(orf_cache *c, const char *key, cJSON **record, orf_err *e);
 
+/* ---- Request keys for the programs ------------------------------------
+ * How a program turns a request into its key: the parameters it knows, with
+ * their defaults, and where its input comes from. The table lives in
+ * lib/cache_programs.c and is the ONE place a program's key parameters are
+ * listed: mesh-gen and mesh-refine call cache_request_key_for() with their
+ * entry, and `dedup-cache key|lookup` do the same, so the two always agree.
+ * The owner of each program owns its entry (the current ones are provisional
+ * until the programs land). */
+typedef struct cache_param {
+    const char *name;         /* request field, e.g. "depth" */
+    const char *default_json; /* its default as JSON text, e.g. "1" or "\"auto\"" */
+} cache_param;
+
+typedef struct cache_program {
+    const char *program;     /* "mesh-gen" */
+    const char *input_key;   /* request field holding the input's content hash
+                                (64 hex) used as is, e.g. "field"; may be NULL */
+    const char *input_path;  /* request field holding a file path whose bytes
+                                are hashed, e.g. "image"; may be NULL */
+    const cache_param *params;
+    size_t nparams;
+} cache_program;
+
+/* The table entry of a program by name ("mesh-gen", "mesh-refine"), or NULL. */
+const cache_program *cache_program_find(const char *program);
+
+/* The canonical parameters of a request: an object with every parameter of
+ * `p`, the request's value when present, else the default. Fields `p` does
+ * not list (id, out, no_cache, ...) are not part of the key. The caller owns
+ * *params. -1 with "bad_request" when a default is not valid JSON. */
+int cache_request_params(const cache_program *p, const cJSON *req, cJSON **params, orf_err *e);
+
+/* The key a program would use for a request: cache_request_key() over the
+ * canonical parameters and the input hash. The input hash is, in order: the
+ * request's "input" field when it is a valid key, p->input_key's field when
+ * it is a valid key, or the SHA-256 of the file named by p->input_path's
+ * field. -1 with "bad_request" (no input) or "no_input" (file unreadable). */
+int cache_request_key_for(const cache_program *p, const cJSON *req, char key[65], orf_err *e);
+
+/* Canonical JSON of v: object keys sorted by byte order at every level, no
+ * whitespace, integers (|v| < 2^53) without a fraction, other numbers with
+ * %.17g, strings with only '"', '\\' and control characters escaped.
+ * A malloc'd string, NULL when out of memory. */
+char *cache_canonical_json(const cJSON *v);
+
+/* SHA-256 of a file's bytes, streamed. -1 with "no_input" when it cannot be read. */
+int cache_hash_file(const char *path, char key[65], orf_err *e);
+
+/* ---- Objects from and to files ------------------------------------------ */
+
+/* Store the bytes of the file at `path` as an object, streamed (no size
+ * limit). key receives its key, *bytes its size. -1 with "no_input" when the
+ * file cannot be read, "cache_error" when the cache cannot be written. */
+int cache_put_file(orf_cache *c, const char *path, char key[65], uint64_t *bytes, orf_err *e);
+
+/* Write n bytes to `path` atomically: a temporary file beside it, fsync,
+ * rename (mode 0644 less the umask). -1 with "io_error" naming the path. */
+int cache_write_file_atomic(const char *path, const void *data, size_t n, orf_err *e);
+
+/* ---- Counters and maintenance ------------------------------------------- */
+
+typedef struct cache_counters {
+    uint64_t hits, misses;   /* request lookups */
+    uint64_t stores;         /* objects and request entries written */
+    uint64_t evictions;      /* entries removed by prune */
+    uint64_t bytes_written;  /* bytes of everything stored */
+    double time_saved_ms;    /* sum of cost_ms of every hit */
+} cache_counters;
+
+/* The counters summed over every process that used the cache. */
+int cache_counters_read(orf_cache *c, cache_counters *out, orf_err *e);
+
+/* Reset every counter to zero. */
+int cache_counters_zero(orf_cache *c, orf_err *e);
+
+/* Add to the counters (under a lock: no increment is ever lost). */
+int cache_counters_add(orf_cache *c, const cache_counters *delta, orf_err *e);
+
+/* What is in the cache, by a scan of both folders. Times are seconds since
+ * the epoch, 0 when there is no entry. */
+typedef struct cache_usage {
+    uint64_t requests, objects;      /* entries */
+    uint64_t request_bytes, object_bytes;
+    double oldest, newest;           /* creation time of request entries */
+} cache_usage;
+int cache_usage_scan(orf_cache *c, cache_usage *u, orf_err *e);
+
+/* One entry met while walking the cache. */
+typedef enum { CACHE_OBJECT = 1, CACHE_REQUEST = 2 } cache_kind;
+typedef struct cache_entry {
+    cache_kind kind;
+    char key[65];
+    uint64_t bytes;
+    double mtime; /* seconds; for a request entry, the time of its last hit */
+} cache_entry;
+
+/* Call fn for every entry of the kinds in `kinds` (a mask of cache_kind);
+ * temporary and foreign files are skipped. fn returns 0 to go on, non-zero
+ * to stop (that value is returned). */
+int cache_foreach(orf_cache *c, int kinds, int (*fn)(void *ctx, const cache_entry *en), void *ctx,
+                  orf_err *e);
+
+#define CACHE_PRUNE_GRACE 600.0   /* seconds an unreferenced object is kept */
+#define CACHE_TEMP_MAX_AGE 3600.0 /* seconds before a temporary file is stale */
+
+typedef struct cache_prune_opts {
+    double max_age;    /* remove request entries not used for this long (s); <= 0: no limit */
+    uint64_t max_size; /* then remove least recently used until the total fits; 0: no limit */
+    double grace;      /* keep unreferenced objects younger than this (s); < 0: CACHE_PRUNE_GRACE */
+    int dry_run;       /* count what would go, remove nothing */
+} cache_prune_opts;
+
+typedef struct cache_prune_result {
+    uint64_t requests_removed, objects_removed, temp_removed, bytes_freed;
+    uint64_t requests_kept, objects_kept, bytes_kept;
+} cache_prune_result;
+
+/* Prune: request entries past the TTL or max_age, unreadable ones, then the
+ * least recently used until the total size is at most max_size; objects no
+ * remaining request entry needs (older than the grace time); temporary files
+ * older than CACHE_TEMP_MAX_AGE. Safe while other processes read and write.
+ * Returns 0 when done, 1 when another prune holds the lock (nothing done),
+ * -1 on an error. */
+int cache_prune(orf_cache *c, const cache_prune_opts *o, cache_prune_result *r, orf_err *e);
+
+/* verify: called for each problem found. kind is "object" or "request";
+ * problem is "hash_mismatch", "not_regular", "unreadable" or "missing_object"
+ * (then `object` names the missing object, else NULL); repaired is 1 when
+ * it was removed. */
+typedef void (*cache_verify_fn)(void *ctx, const char *kind, const char *key, const char *problem,
+                                const char *object, int repaired);
+typedef struct cache_verify_result {
+    uint64_t objects, requests, bad_objects, bad_requests, repaired;
+} cache_verify_result;
+
+/* Rehash every object and check every request entry; with repair, remove
+ * what is bad. fn may be NULL. */
+int cache_verify(orf_cache *c, int repair, cache_verify_fn fn, void *ctx, cache_verify_result *r,
+                 orf_err *e);
+
+/* Remove the object and/or request entry named key. *removed gets a mask of
+ * cache_kind of what was removed (0: there was none). -1 with "bad_key". */
+int cache_remove(orf_cache *c, const char *key, int *removed, orf_err *e);
+
+/* Remove every entry and temporary file (counters stay). Counts in r. */
+int cache_clear(orf_cache *c, cache_prune_result *r, orf_err *e);
+
+/* The TTL in force (seconds, 0: never expires). */
+double cache_ttl(const orf_cache *c);
+
 #endif

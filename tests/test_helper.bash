@@ -1,4 +1,5 @@
 # Loaded by every bats suite: assertions, a private cache per test, helpers.
+bats_require_minimum_version 1.5.0
 bats_lib=/usr/lib/bats
 load "$bats_lib/bats-support/load"
 load "$bats_lib/bats-assert/load"

@@ -1,0 +1,40 @@
+/* cache_programs.c - the key parameters of each program (see cache.h,
+ * "Request keys for the programs").
+ *
+ * THE ENTRIES BELOW ARE PROVISIONAL: each belongs to its program's owner,
+ * who makes it list exactly the request fields that change the program's
+ * output, with the defaults the program really uses, and calls
+ * cache_request_key_for() with it. A field that does not change the output
+ * (id, out, no_cache, anything passed through) must not be listed, and the
+ * input is a content hash, never a path, so a renamed copy of an image hits.
+ * Changing an entry changes the program's keys: old entries simply miss. */
+#include <string.h>
+
+#include "cache.h"
+
+static const cache_param mesh_gen_params[] = {
+    {"mode", "\"auto\""},        {"mask", "\"auto\""},    {"depth", "1"},
+    {"back", "\"mirror\""},      {"format", "\"glb\""},
+    {"resolution", "{\"voxel\":32,\"rough\":96}"},
+};
+
+static const cache_param mesh_refine_params[] = {
+    {"format", "\"glb\""},
+    {"resolution", "{\"refined\":192,\"final\":256}"},
+    {"smooth", "true"},
+    {"triangles", "0"},
+};
+
+static const cache_program programs[] = {
+    {"mesh-gen", NULL, "image", mesh_gen_params, sizeof mesh_gen_params / sizeof mesh_gen_params[0]},
+    {"mesh-refine", "field", "mesh", mesh_refine_params,
+     sizeof mesh_refine_params / sizeof mesh_refine_params[0]},
+};
+
+const cache_program *cache_program_find(const char *program)
+{
+    for (size_t i = 0; program && i < sizeof programs / sizeof programs[0]; i++)
+        if (strcmp(programs[i].program, program) == 0)
+            return &programs[i];
+    return NULL;
+}

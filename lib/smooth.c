@@ -1,0 +1,163 @@
+#include "smooth.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "smooth_vertex.h"
+
+void smooth_adjacency_free(smooth_adjacency *a)
+{
+    if (!a)
+        return;
+    free(a->start);
+    free(a->count);
+    free(a->nbr);
+    memset(a, 0, sizeof *a);
+}
+
+static int cmp_u32(const void *x, const void *y)
+{
+    uint32_t a = *(const uint32_t *)x, b = *(const uint32_t *)y;
+    return (a > b) - (a < b);
+}
+
+static void sort_u32(uint32_t *v, uint32_t n)
+{
+    if (n > 32) {
+        qsort(v, n, sizeof *v, cmp_u32);
+        return;
+    }
+    for (uint32_t i = 1; i < n; i++) {
+        uint32_t x = v[i], j = i;
+        while (j > 0 && v[j - 1] > x) {
+            v[j] = v[j - 1];
+            j--;
+        }
+        v[j] = x;
+    }
+}
+
+/* Sort the neighbour occurrences of one vertex (each triangle adds two) and
+ * keep what the vertex smooths over: every neighbour when interior, the
+ * neighbours along single-use edges when on a boundary, none when an edge
+ * is used three times or the boundary is pinched. Returns 0, 1, 2 for
+ * interior, boundary, fixed. */
+static int one_ring(uint32_t *nb, uint32_t n, uint32_t *out_count)
+{
+    sort_u32(nb, n);
+    uint32_t singles = 0, uniques = 0;
+    int nonmanifold = 0;
+    for (uint32_t i = 0; i < n;) {
+        uint32_t j = i;
+        while (j < n && nb[j] == nb[i])
+            j++;
+        uniques++;
+        if (j - i == 1)
+            singles++;
+        else if (j - i > 2)
+            nonmanifold = 1;
+        i = j;
+    }
+    if (nonmanifold || (singles != 0 && singles != 2)) {
+        *out_count = 0;
+        return 2;
+    }
+    uint32_t w = 0;
+    for (uint32_t i = 0; i < n;) {
+        uint32_t j = i;
+        while (j < n && nb[j] == nb[i])
+            j++;
+        if (singles == 0 || j - i == 1)
+            nb[w++] = nb[i];
+        i = j;
+    }
+    *out_count = w;
+    (void)uniques;
+    return singles ? 1 : 0;
+}
+
+int smooth_adjacency_build(const orf_mesh *m, smooth_adjacency *a, orf_err *e)
+{
+    memset(a, 0, sizeof *a);
+    uint32_t nv = m->nverts, nt = m->ntris;
+    a->nverts = nv;
+    a->start = calloc((size_t)nv + 1, sizeof *a->start);
+    a->count = calloc((size_t)nv + 1, sizeof *a->count);
+    a->nbr = malloc(((size_t)nt * 6 + 1) * sizeof *a->nbr);
+    if (!a->start || !a->count || !a->nbr) {
+        smooth_adjacency_free(a);
+        return orf_fail(e, "too_large", "out of memory for the adjacency of %u vertices", nv);
+    }
+    /* Count the triangle corners at each vertex (two neighbour slots each),
+     * skipping triangles with a repeated index. */
+    for (uint32_t t = 0; t < nt; t++) {
+        const uint32_t *c = m->idx + 3 * (size_t)t;
+        if (c[0] == c[1] || c[1] == c[2] || c[0] == c[2])
+            continue;
+        for (int k = 0; k < 3; k++)
+            a->count[c[k]] += 2;
+    }
+    uint32_t sum = 0;
+    for (uint32_t v = 0; v < nv; v++) {
+        a->start[v] = sum;
+        sum += a->count[v];
+        a->count[v] = 0;
+    }
+    a->start[nv] = sum;
+    for (uint32_t t = 0; t < nt; t++) {
+        const uint32_t *c = m->idx + 3 * (size_t)t;
+        if (c[0] == c[1] || c[1] == c[2] || c[0] == c[2])
+            continue;
+        for (int k = 0; k < 3; k++) {
+            uint32_t v = c[k];
+            uint32_t *slot = a->nbr + a->start[v] + a->count[v];
+            slot[0] = c[(k + 1) % 3];
+            slot[1] = c[(k + 2) % 3];
+            a->count[v] += 2;
+        }
+    }
+    uint32_t nboundary = 0, nfixed = 0;
+#pragma omp parallel for schedule(static) reduction(+ : nboundary, nfixed)
+    for (uint32_t v = 0; v < nv; v++) {
+        uint32_t kept;
+        int kind = one_ring(a->nbr + a->start[v], a->count[v], &kept);
+        a->count[v] = kept;
+        nboundary += kind == 1;
+        nfixed += kind == 2 && a->start[v + 1] > a->start[v];
+    }
+    a->boundary_vertices = nboundary;
+    a->fixed_vertices = nfixed;
+    return 0;
+}
+
+int mesh_smooth_taubin(orf_mesh *m, int iterations, float lambda, float mu, orf_err *e)
+{
+    if (iterations < 0 || !(lambda > 0.0f && lambda < 1.0f) || !(mu < -lambda && mu > -1.0f))
+        return orf_fail(e, "bad_request",
+                        "Taubin smoothing needs iterations >= 0 and 0 < lambda < -mu < 1 "
+                        "(got %d, %g, %g)",
+                        iterations, (double)lambda, (double)mu);
+    if (iterations == 0 || m->nverts == 0 || m->ntris == 0)
+        return 0;
+    smooth_adjacency a;
+    if (smooth_adjacency_build(m, &a, e) < 0)
+        return -1;
+    float *tmp = malloc((size_t)m->nverts * 3 * sizeof *tmp);
+    if (!tmp) {
+        smooth_adjacency_free(&a);
+        return orf_fail(e, "too_large", "out of memory smoothing %u vertices", m->nverts);
+    }
+    float *pos = m->pos;
+    uint32_t nv = m->nverts;
+    for (int it = 0; it < iterations; it++) {
+#pragma omp parallel for schedule(static)
+        for (uint32_t v = 0; v < nv; v++)
+            smooth_vertex_step(pos, tmp, a.start, a.count, a.nbr, v, lambda);
+#pragma omp parallel for schedule(static)
+        for (uint32_t v = 0; v < nv; v++)
+            smooth_vertex_step(tmp, pos, a.start, a.count, a.nbr, v, mu);
+    }
+    free(tmp);
+    smooth_adjacency_free(&a);
+    return 0;
+}

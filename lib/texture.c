@@ -1,0 +1,83 @@
+#include "texture.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+static void sample(const orf_image *img, float u, float v, uint8_t out[4])
+{
+    float fx = u * (float)img->w - 0.5f, fy = v * (float)img->h - 0.5f;
+    if (!(fx > 0.0f))
+        fx = 0.0f;
+    if (!(fy > 0.0f))
+        fy = 0.0f;
+    if (fx > (float)(img->w - 1))
+        fx = (float)(img->w - 1);
+    if (fy > (float)(img->h - 1))
+        fy = (float)(img->h - 1);
+    int x0 = (int)fx, y0 = (int)fy;
+    int x1 = x0 + 1 < img->w ? x0 + 1 : x0, y1 = y0 + 1 < img->h ? y0 + 1 : y0;
+    float ax = fx - (float)x0, ay = fy - (float)y0;
+    const uint8_t *p00 = img->rgba + 4 * ((size_t)y0 * img->w + x0);
+    const uint8_t *p10 = img->rgba + 4 * ((size_t)y0 * img->w + x1);
+    const uint8_t *p01 = img->rgba + 4 * ((size_t)y1 * img->w + x0);
+    const uint8_t *p11 = img->rgba + 4 * ((size_t)y1 * img->w + x1);
+    for (int k = 0; k < 4; k++) {
+        float top = p00[k] + ax * (float)(p10[k] - p00[k]);
+        float bot = p01[k] + ax * (float)(p11[k] - p01[k]);
+        out[k] = (uint8_t)lrintf(top + ay * (bot - top));
+    }
+}
+
+int texture_project_front(orf_mesh *m, const orf_image *img, float extent, int what, orf_err *e)
+{
+    if (!img || !img->rgba || img->w <= 0 || img->h <= 0)
+        return orf_fail(e, "bad_request", "no image to project onto the mesh");
+    if (!(extent > 0.0f) || !isfinite(extent))
+        return orf_fail(e, "bad_request", "the image extent must be positive (got %g)",
+                        (double)extent);
+    size_t nv = m->nverts;
+    float *uv = m->uv;
+    uint8_t *col = m->col;
+    orf_image copy = {0};
+    int ok = 1;
+    if ((what & TEXTURE_UVS) && !uv && nv)
+        ok &= (uv = malloc(nv * 2 * sizeof *uv)) != NULL;
+    if ((what & TEXTURE_COLORS) && !col && nv)
+        ok &= (col = malloc(nv * 4)) != NULL;
+    if (ok && (what & TEXTURE_ATTACH)) {
+        ok = image_alloc(&copy, img->w, img->h, e) == 0;
+        if (ok) {
+            memcpy(copy.rgba, img->rgba, (size_t)img->w * img->h * 4);
+            copy.had_alpha = img->had_alpha;
+        }
+    }
+    if (!ok) {
+        if (uv != m->uv)
+            free(uv);
+        if (col != m->col)
+            free(col);
+        image_free(&copy);
+        return orf_fail(e, "too_large", "out of memory texturing %u vertices", m->nverts);
+    }
+    double px = (double)extent / (img->w > img->h ? img->w : img->h);
+    double su = 1.0 / (img->w * px), sv = 1.0 / (img->h * px);
+#pragma omp parallel for schedule(static)
+    for (size_t i = 0; i < nv; i++) {
+        float u = (float)(0.5 + m->pos[3 * i] * su);
+        float v = (float)(0.5 - m->pos[3 * i + 1] * sv);
+        if (what & TEXTURE_UVS) {
+            uv[2 * i] = u;
+            uv[2 * i + 1] = v;
+        }
+        if (what & TEXTURE_COLORS)
+            sample(img, u, v, col + 4 * i);
+    }
+    m->uv = uv;
+    m->col = col;
+    if (what & TEXTURE_ATTACH) {
+        image_free(&m->texture);
+        m->texture = copy;
+    }
+    return 0;
+}

@@ -1,0 +1,37 @@
+#!/usr/bin/env bats
+# Conventions every program keeps: --help, --version, exit 64 on a usage error.
+load test_helper
+
+programs() { ls "$BUILD/bin"; }
+
+@test "every program is built" {
+    for p in mesh-gen mesh-refine dedup-cache gpu-stats; do
+        assert_file_executable "$BUILD/bin/$p"
+    done
+}
+
+@test "--help prints usage on stdout and exits 0" {
+    for p in $(programs); do
+        run "$p" --help
+        assert_success
+        assert_output --partial "usage: $p"
+    done
+}
+
+@test "--version names the program and the version" {
+    version=$(sed -n 's/^#define ORFEAS_VERSION "\(.*\)"/\1/p' "$ROOT/lib/version.h")
+    for p in $(programs); do
+        run "$p" --version
+        assert_success
+        assert_output "$p (orfeas) $version"
+    done
+}
+
+@test "an unknown flag exits 64 with a hint on stderr" {
+    for p in $(programs); do
+        run --separate-stderr "$p" --no-such-flag
+        assert_equal "$status" 64
+        assert_equal "$output" ""
+        [[ "$stderr" == *"$p"* ]]
+    done
+}

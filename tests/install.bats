@@ -1,0 +1,37 @@
+#!/usr/bin/env bats
+# make install / uninstall into a DESTDIR, and the bash completion.
+load test_helper
+
+@test "make install puts programs, pages and completions under PREFIX; uninstall removes exactly them" {
+    dest="$BATS_TEST_TMPDIR/dest"
+    run make -s -C "$ROOT" install BUILD="$BUILD" DESTDIR="$dest" PREFIX=/usr/local
+    assert_success
+    for p in "$BUILD"/bin/*; do
+        assert_file_executable "$dest/usr/local/bin/$(basename "$p")"
+        assert_file_exist "$dest/usr/local/share/bash-completion/completions/$(basename "$p")"
+    done
+    for m in "$ROOT"/man/*.[17]; do
+        [ -e "$m" ] || continue
+        sec=${m##*.}
+        assert_file_exist "$dest/usr/local/share/man/man$sec/$(basename "$m")"
+    done
+    run "$dest/usr/local/bin/mesh-gen" --version
+    assert_success
+    run make -s -C "$ROOT" uninstall BUILD="$BUILD" DESTDIR="$dest" PREFIX=/usr/local
+    assert_success
+    run find "$dest" -type f
+    assert_output ""
+}
+
+@test "bash completion offers each program's own flags and dedup-cache's subcommands" {
+    source "$ROOT/scripts/completion/orfeas.bash"
+    COMP_WORDS=(mesh-gen --he); COMP_CWORD=1
+    _orfeas_complete
+    [[ " ${COMPREPLY[*]} " == *" --help "* ]]
+    COMP_WORDS=(dedup-cache pr); COMP_CWORD=1
+    _orfeas_complete
+    assert_equal "${COMPREPLY[*]}" prune
+    COMP_WORDS=(mesh-gen --format g); COMP_CWORD=2
+    _orfeas_complete
+    assert_equal "${COMPREPLY[*]}" glb
+}
