@@ -1,10 +1,10 @@
 #!/usr/bin/python3
 """baseline_final.py IMAGE [--resolution 256] [--max-triangles 50000] [--smooth 10]
                         [--field-size 320] [--depth 1] [--solver cg|spsolve]
-                        [--repeat 3] [--json] [--out MESH]
+                        [--repeat 3] [--warmup 1] [--json] [--out MESH]
                         [--no-self-intersection]
-   baseline_final.py --taubin-only MESH [--smooth 10] [--repeat 3] [--json] [--out MESH]
-   baseline_final.py --decimate-only MESH [--max-triangles 50000] [--repeat 3] [--json] [--out MESH]
+   baseline_final.py --taubin-only MESH [--smooth 10] [--repeat 3] [--warmup 1] [--json] [--out MESH]
+   baseline_final.py --decimate-only MESH [--max-triangles 50000] [--repeat 3] [--warmup 1] [--json] [--out MESH]
 
 The Python anchor of the orfeas benchmarks for the final stage of
 mesh-refine: the field and volume of baseline_rough.py (same code), then
@@ -17,7 +17,8 @@ mesh-refine: the field and volume of baseline_rough.py (same code), then
             --max-triangles)
   normals   mesh.compute_vertex_normals()
 
-timed per step and in total (one warm-up, median of --repeat runs). The
+timed per step and in total (--warmup untimed runs, default 1, then the
+median of --repeat runs). The
 result is checked, outside the timed part, with Open3D's own tests and
 reported as it comes out: closed (every edge in exactly two triangles),
 edge_manifold, vertex_manifold, self_intersecting (and the number of
@@ -36,7 +37,7 @@ the record says how many vertices the file had and how many were timed.
 --json prints one JSON object on one line:
   final:    {"pipeline":"python-skimage-scipy-open3d","stage":"final",
              "image":PATH,"resolution":N,"max_triangles":T,"smooth":K,
-             "field_size":320,"solver":"cg","repeat":R,"ms_median":TOTAL,
+             "field_size":320,"solver":"cg","repeat":R,"warmup":W,"ms_median":TOTAL,
              "ms_runs":[...],"ms_steps":{"load":..,"mask":..,"field":..,
              "volume":..,"mc":..,"o3d_mesh":..,"taubin":..,"decimate":..,
              "normals":..},"grid":[nx,ny,nz],"mc_vertices":..,"mc_triangles":..,
@@ -47,11 +48,11 @@ the record says how many vertices the file had and how many were timed.
             (the last three are null with --no-self-intersection)
   taubin:   {"pipeline":"python-open3d","op":"taubin","mesh":PATH,
              "iterations":K,"lambda":0.5,"mu":-0.53,"file_vertices":..,
-             "vertices":..,"triangles":..,"repeat":R,"ms_median":..,
+             "vertices":..,"triangles":..,"repeat":R,"warmup":W,"ms_median":..,
              "ms_runs":[...],"versions":{...}}
   decimate: {"pipeline":"python-open3d","op":"decimate","mesh":PATH,
              "target_triangles":T,"file_vertices":..,"vertices":..,
-             "triangles":..,"triangles_out":..,"vertices_out":..,"repeat":R,
+             "triangles":..,"triangles_out":..,"vertices_out":..,"repeat":R,"warmup":W,
              "ms_median":..,"ms_runs":[...],"versions":{...}}
 
 --out MESH writes the last result (any format Open3D writes, by extension).
@@ -154,8 +155,9 @@ def read_mesh(path, prog):
     return mesh, file_vertices
 
 
-def timed(fn, repeat):
-    fn()  # warm-up
+def timed(fn, repeat, warmup):
+    for _ in range(warmup):
+        fn()
     runs, out = [], None
     for _ in range(repeat):
         t0 = time.perf_counter()
@@ -175,19 +177,19 @@ def micro(a, prog):
     mesh, file_vertices = read_mesh(path, prog)
     if a.taubin_only:
         runs, out = timed(lambda: mesh.filter_smooth_taubin(
-            number_of_iterations=a.smooth, lambda_filter=LAMBDA, mu=MU), a.repeat)
+            number_of_iterations=a.smooth, lambda_filter=LAMBDA, mu=MU), a.repeat, a.warmup)
         rec = {"pipeline": "python-open3d", "op": "taubin", "mesh": path,
                "iterations": a.smooth, "lambda": LAMBDA, "mu": MU}
     else:
         runs, out = timed(lambda: mesh.simplify_quadric_decimation(
-            target_number_of_triangles=a.max_triangles), a.repeat)
+            target_number_of_triangles=a.max_triangles), a.repeat, a.warmup)
         rec = {"pipeline": "python-open3d", "op": "decimate", "mesh": path,
                "target_triangles": a.max_triangles}
     rec.update({"file_vertices": file_vertices, "vertices": len(mesh.vertices),
                 "triangles": len(mesh.triangles)})
     if a.decimate_only:
         rec.update({"triangles_out": len(out.triangles), "vertices_out": len(out.vertices)})
-    rec.update({"repeat": a.repeat,
+    rec.update({"repeat": a.repeat, "warmup": a.warmup,
                 "ms_median": round(1000.0 * statistics.median(runs), 3),
                 "ms_runs": [round(1000.0 * r, 3) for r in runs], "versions": versions()})
     write_out(a.out, out, prog)
@@ -220,8 +222,8 @@ def main(argv):
     a = ap.parse_args(argv)
     if a.smooth < 0 or a.max_triangles < 1:
         ap.error("--smooth must be >= 0 and --max-triangles >= 1")
-    if a.repeat < 1:
-        ap.error("--repeat must be at least 1")
+    if a.repeat < 1 or a.warmup < 0:
+        ap.error("--repeat must be at least 1 and --warmup at least 0")
     if a.taubin_only or a.decimate_only:
         if a.image:
             ap.error("give either IMAGE or --taubin-only/--decimate-only MESH, not both")
@@ -230,10 +232,11 @@ def main(argv):
         ap.error("IMAGE is required (or --taubin-only/--decimate-only MESH)")
     rough.check_field_options(ap, a)
 
-    rough.run_guarded(final_once, a.image, a, prog)  # warm-up
     runs = []
-    for _ in range(a.repeat):
-        t, info, mesh, (verts, faces) = final_once(a.image, a)
+    for i in range(a.warmup + a.repeat):
+        t, info, mesh, (verts, faces) = rough.run_guarded(final_once, a.image, a, prog)
+        if i < a.warmup:
+            continue
         runs.append(t)
     m = rough.medians(runs)
     total = m.pop("total")
@@ -242,7 +245,7 @@ def main(argv):
     topo = topology(mesh, self_intersection=not a.no_self_intersection)
     rec = {"pipeline": "python-skimage-scipy-open3d", "stage": "final", "image": a.image,
            "resolution": a.resolution, "max_triangles": a.max_triangles, "smooth": a.smooth,
-           "field_size": a.field_size, "solver": a.solver, "repeat": a.repeat,
+           "field_size": a.field_size, "solver": a.solver, "repeat": a.repeat, "warmup": a.warmup,
            "ms_median": total, "ms_runs": [round(1000.0 * r["total"], 3) for r in runs],
            "ms_steps": m, "grid": info["grid"],
            "mc_vertices": info["mc_vertices"], "mc_triangles": info["mc_triangles"],

@@ -1,6 +1,7 @@
 #!/usr/bin/python3
 """baseline_rough.py IMAGE [--resolution 96] [--field-size 320] [--depth 1]
-                        [--solver cg|spsolve] [--tol 1e-6] [--repeat 5] [--json]
+                        [--solver cg|spsolve] [--tol 1e-6] [--repeat 5] [--warmup 1]
+                        [--json]
 
 The Python anchor of the orfeas benchmarks for the rough stage of mesh-gen:
 the same steps as shared/DESIGN.md "The pipeline" 1-5, done the obvious way
@@ -24,12 +25,12 @@ scripts/bench/install-baseline-deps):
           minus the distance to the mask, so f is continuous across the rim
   mc      skimage.measure.marching_cubes(level=0)
 
-Each step is timed with time.perf_counter; one warm-up run, then --repeat
-runs; the medians are printed (ms), per step and in total. With --json, one
+Each step is timed with time.perf_counter; --warmup untimed runs (default
+1), then --repeat runs; the medians are printed (ms), per step and in total. With --json, one
 JSON object on one line:
 
   {"pipeline":"python-skimage-scipy","stage":"rough","image":PATH,
-   "resolution":N,"field_size":320,"solver":"cg","repeat":5,
+   "resolution":N,"field_size":320,"solver":"cg","repeat":5,"warmup":1,
    "ms_median":TOTAL,"ms_runs":[...],"ms_steps":{"load":..,"mask":..,
    "field":..,"volume":..,"mc":..},"grid":[nx,ny,nz],"unknowns":K,
    "residual":R,"vertices":V,"triangles":T,"versions":{...}}
@@ -249,6 +250,8 @@ def add_field_options(ap, resolution, repeat, image_optional=False):
                     help="relative residual for cg (default 1e-6)")
     ap.add_argument("--repeat", type=int, default=repeat,
                     help="timed runs after one warm-up (default %d)" % repeat)
+    ap.add_argument("--warmup", type=int, default=1,
+                    help="untimed runs first (default 1; 0 for none)")
     ap.add_argument("--json", action="store_true", help="one JSON object on stdout")
 
 
@@ -257,8 +260,8 @@ def check_field_options(ap, a):
         ap.error("--resolution must be between 2 and 1024")
     if not 8 <= a.field_size <= 4096:
         ap.error("--field-size must be between 8 and 4096")
-    if a.repeat < 1:
-        ap.error("--repeat must be at least 1")
+    if a.repeat < 1 or a.warmup < 0:
+        ap.error("--repeat must be at least 1 and --warmup at least 0")
     if not a.depth > 0:
         ap.error("--depth must be positive")
     if not os.path.isfile(a.image):
@@ -284,16 +287,17 @@ def main(argv):
     a = ap.parse_args(argv)
     check_field_options(ap, a)
 
-    run_guarded(rough_once, a.image, a, "baseline_rough")  # warm-up
     runs = []
-    for _ in range(a.repeat):
-        t, info, verts, faces = rough_once(a.image, a)
+    for i in range(a.warmup + a.repeat):
+        t, info, verts, faces = run_guarded(rough_once, a.image, a, "baseline_rough")
+        if i < a.warmup:
+            continue
         runs.append(t)
     m = medians(runs)
     total = m.pop("total")
     rec = {"pipeline": PIPELINE, "stage": "rough", "image": a.image,
            "resolution": a.resolution, "field_size": a.field_size, "solver": a.solver,
-           "repeat": a.repeat, "ms_median": total,
+           "repeat": a.repeat, "warmup": a.warmup, "ms_median": total,
            "ms_runs": [round(1000.0 * r["total"], 3) for r in runs],
            "ms_steps": m, "grid": info["grid"], "unknowns": info["unknowns"],
            "residual": info["residual"], "vertices": int(len(verts)),
