@@ -14,57 +14,29 @@ void volume_free(orf_volume *v)
     memset(v, 0, sizeof *v);
 }
 
-/* Bilinear sample of the three field arrays at model (x, y); beyond the
- * grid, sd falls off by the distance outside so it stays continuous. */
-static void field_at(const orf_field *fld, float x, float y, float *sd, float *top, float *bot)
+void volume_field_view_of(const orf_field *fld, volume_field_view *view)
 {
-    float L = (float)(fld->img_w > fld->img_h ? fld->img_w : fld->img_h);
-    float W = (float)fld->img_w / L, H = (float)fld->img_h / L;
-    float u = (x + 0.5f * W) / fld->sx - 0.5f;
-    float v = (0.5f * H - y) / fld->sy - 0.5f;
-    float out = 0;
-    float umax = (float)(fld->w - 1), vmax = (float)(fld->h - 1);
-    float du = u < 0 ? -u : u > umax ? u - umax : 0;
-    float dv = v < 0 ? -v : v > vmax ? v - vmax : 0;
-    if (du > 0 || dv > 0) {
-        float ox = du * fld->sx, oy = dv * fld->sy;
-        out = sqrtf(ox * ox + oy * oy);
-        u = u < 0 ? 0 : u > umax ? umax : u;
-        v = v < 0 ? 0 : v > vmax ? vmax : v;
-    }
-    int i0 = (int)floorf(u), j0 = (int)floorf(v);
-    if (i0 > fld->w - 2)
-        i0 = fld->w - 2;
-    if (j0 > fld->h - 2)
-        j0 = fld->h - 2;
-    if (i0 < 0)
-        i0 = 0;
-    if (j0 < 0)
-        j0 = 0;
-    int i1 = fld->w > 1 ? i0 + 1 : i0, j1 = fld->h > 1 ? j0 + 1 : j0;
-    float a = fld->w > 1 ? u - (float)i0 : 0, b = fld->h > 1 ? v - (float)j0 : 0;
-    size_t p00 = (size_t)j0 * (size_t)fld->w + (size_t)i0, p10 = (size_t)j0 * (size_t)fld->w + (size_t)i1;
-    size_t p01 = (size_t)j1 * (size_t)fld->w + (size_t)i0, p11 = (size_t)j1 * (size_t)fld->w + (size_t)i1;
-    float w00 = (1 - a) * (1 - b), w10 = a * (1 - b), w01 = (1 - a) * b, w11 = a * b;
-    *sd = w00 * fld->sd[p00] + w10 * fld->sd[p10] + w01 * fld->sd[p01] + w11 * fld->sd[p11] - out;
-    *top = w00 * fld->top[p00] + w10 * fld->top[p10] + w01 * fld->top[p01] + w11 * fld->top[p11];
-    *bot = w00 * fld->bot[p00] + w10 * fld->bot[p10] + w01 * fld->bot[p01] + w11 * fld->bot[p11];
-}
-
-static inline float fmin3(float a, float b, float c)
-{
-    float m = a < b ? a : b;
-    return m < c ? m : c;
+    view->w = fld->w;
+    view->h = fld->h;
+    view->img_w = fld->img_w;
+    view->img_h = fld->img_h;
+    view->sx = fld->sx;
+    view->sy = fld->sy;
+    view->sd = fld->sd;
+    view->top = fld->top;
+    view->bot = fld->bot;
 }
 
 float volume_eval(const orf_field *fld, float x, float y, float z)
 {
     float sd, top, bot;
-    field_at(fld, x, y, &sd, &top, &bot);
-    return fmin3(sd, top - z, z - bot);
+    volume_field_view view;
+    volume_field_view_of(fld, &view);
+    volume_field_at(&view, x, y, &sd, &top, &bot);
+    return volume_point_value(sd, top, bot, z);
 }
 
-int volume_sample(const orf_field *fld, int n, orf_volume *v, orf_err *e)
+int volume_layout(const orf_field *fld, int n, orf_volume *v, orf_err *e)
 {
     memset(v, 0, sizeof *v);
     if (n < 4 || n > 2048)
@@ -100,10 +72,6 @@ int volume_sample(const orf_field *fld, int n, orf_volume *v, orf_err *e)
     if ((double)cnt[0] * cnt[1] * cnt[2] > 4e8)
         return orf_fail(e, "too_large", "volume of %d x %d x %d points is too large", cnt[0],
                         cnt[1], cnt[2]);
-    size_t total = (size_t)cnt[0] * (size_t)cnt[1] * (size_t)cnt[2];
-    v->f = malloc(total * sizeof(float));
-    if (!v->f)
-        return orf_fail(e, "too_large", "out of memory for a volume of %zu points", total);
     v->nx = cnt[0];
     v->ny = cnt[1];
     v->nz = cnt[2];
@@ -111,17 +79,34 @@ int volume_sample(const orf_field *fld, int n, orf_volume *v, orf_err *e)
     v->y0 = org[1];
     v->z0 = org[2];
     v->step = step;
+    return 0;
+}
+
+int volume_sample(const orf_field *fld, int n, orf_volume *v, orf_err *e)
+{
+    if (volume_layout(fld, n, v, e) != 0)
+        return -1;
+    size_t total = (size_t)v->nx * (size_t)v->ny * (size_t)v->nz;
+    v->f = malloc(total * sizeof(float));
+    if (!v->f) {
+        memset(v, 0, sizeof *v);
+        return orf_fail(e, "too_large", "out of memory for a volume of %zu points", total);
+    }
+    float org[3] = {v->x0, v->y0, v->z0}, step = v->step;
+    volume_field_view view;
+    volume_field_view_of(fld, &view);
     int nx = v->nx, ny = v->ny, nz = v->nz;
     float *f = v->f;
 #pragma omp parallel for schedule(static)
     for (int j = 0; j < ny; j++) {
         for (int i = 0; i < nx; i++) {
             float sd, top, bot;
-            field_at(fld, org[0] + (float)i * step, org[1] + (float)j * step, &sd, &top, &bot);
+            volume_field_at(&view, org[0] + (float)i * step, org[1] + (float)j * step, &sd, &top,
+                            &bot);
             for (int k = 0; k < nz; k++) {
                 float z = org[2] + (float)k * step;
                 f[((size_t)k * (size_t)ny + (size_t)j) * (size_t)nx + (size_t)i] =
-                    fmin3(sd, top - z, z - bot);
+                    volume_point_value(sd, top, bot, z);
             }
         }
     }

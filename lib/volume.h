@@ -17,6 +17,7 @@
 
 #include "err.h"
 #include "field.h"
+#include "volume_point.h"
 
 typedef struct orf_volume {
     int nx, ny, nz;        /* points along each axis (cells + 1) */
@@ -30,6 +31,15 @@ typedef struct orf_volume {
  * Columns are computed in parallel (OpenMP); the result does not depend on
  * the thread count. Free with volume_free. */
 int volume_sample(const orf_field *fld, int n, orf_volume *v, orf_err *e);
+
+/* The grid volume_sample would use for `fld` at n cells: nx, ny, nz, the
+ * origin and the step, with f left NULL (for a sampler elsewhere, e.g. the
+ * CUDA kernel, that fills nx * ny * nz values itself). Same errors as
+ * volume_sample except memory. */
+int volume_layout(const orf_field *fld, int n, orf_volume *v, orf_err *e);
+
+/* What the per-point sampler (volume_point.h) reads of `fld`. */
+void volume_field_view_of(const orf_field *fld, volume_field_view *view);
 
 /* The value of the field's function at a model-space point (for tests). */
 float volume_eval(const orf_field *fld, float x, float y, float z);
