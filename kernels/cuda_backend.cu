@@ -3,6 +3,7 @@
  *
  * Marching tetrahedra in five passes over the grid points, mirroring mc.c so
  * the output is the CPU's, array for array:
+ *   inside     in[p] = f[p] > 0, as mc.c
  *   classify   per point p: its crossing-edge bits (mc_point_edges) and
  *              vertex count, and for the cell whose lowest corner it is, the
  *              triangle count (mc_cell_index, mt_tri_count)
@@ -13,7 +14,7 @@
  *   triangles  per cell with triangles: corners from mt_tris through
  *              mc_edge_vertex (shared vertex ids: welded, watertight)
  * Cells with no triangles and points with no crossings exit after reading
- * one word, so the last two passes are compacted by their counts.
+ * one word, so the last two passes only work where the surface is.
  */
 #include <cuda_fp16.h>
 #include <cuda_runtime.h>
@@ -223,8 +224,8 @@ __device__ __forceinline__ void vstore(uint16_t *f, uint64_t i, float x)
 /* ---- volume sampling: one thread per column (i, j), all k ------------------- */
 
 template <typename T>
-__global__ void k_sample(volume_field_view view, int nx, int ny, int nz, float x0, float y0, float z0,
-                         float step, T *out)
+__global__ void k_sample(volume_field_view view, float kk, int nx, int ny, int nz, float x0, float y0,
+                         float z0, float step, T *out)
 {
     uint64_t cols = (uint64_t)nx * (uint64_t)ny, slab = cols;
     FOR_EACH(c, cols)
@@ -234,7 +235,7 @@ __global__ void k_sample(volume_field_view view, int nx, int ny, int nz, float x
         volume_field_at(&view, x0 + (float)i * step, y0 + (float)j * step, &sd, &top, &bot);
         for (int k = 0; k < nz; k++) {
             float z = z0 + (float)k * step;
-            vstore(out, (uint64_t)k * slab + c, volume_point_value(sd, top, bot, z));
+            vstore(out, (uint64_t)k * slab + c, volume_point_value(kk, sd, top, bot, z));
         }
     }
 }
@@ -265,43 +266,24 @@ struct grid {
     uint64_t slab, npts;
 };
 
-/* The 8 values of the cell at p, in mc_cell.h corner order, for an interior
- * point (i < nx-1, j < ny-1, k < nz-1). */
-template <typename T>
-__device__ __forceinline__ void cell_values(const T *f, const grid &g, uint64_t p, float v[8])
+/* in[p] = f[p] > 0, the array mc_cell.h's functions read (as mc.c builds it) */
+template <typename T> __global__ void k_inside(const T *f, uint64_t n, uint8_t *in)
 {
-#pragma unroll
-    for (int c = 0; c < 8; c++)
-        v[c] = vload(f, p + (uint64_t)(c >> 2 & 1) * g.slab + (uint64_t)(c >> 1 & 1) * (uint64_t)g.nx +
-                            (uint64_t)(c & 1));
+    FOR_EACH(p, n)
+    in[p] = vload(f, p) > 0.0f;
 }
 
-template <typename T>
-__global__ void k_classify(const T *f, grid g, uint8_t *bits, uint32_t *vcnt, uint32_t *tcnt)
+__global__ void k_classify(const uint8_t *in, grid g, uint8_t *bits, uint32_t *vcnt, uint32_t *tcnt)
 {
+    long sy = g.nx, sz = (long)g.slab;
     FOR_EACH(p, g.npts)
     {
         int i = (int)(p % (uint64_t)g.nx);
         uint64_t r = p / (uint64_t)g.nx;
         int j = (int)(r % (uint64_t)g.ny), k = (int)(r / (uint64_t)g.ny);
-        unsigned b, nt = 0;
-        if (i + 1 < g.nx && j + 1 < g.ny && k + 1 < g.nz) {
-            float v[8];
-            cell_values(f, g, p, v);
-            b = mc_point_edges(v, 2, 2, 2, 0, 0, 0);
-            nt = d_tri_count[mc_cell_index(v, 2, 2, 0, 0, 0)];
-        } else {
-            /* the grid's last layers: the same function over the points that exist */
-            int lx = i + 1 < g.nx ? 2 : 1, ly = j + 1 < g.ny ? 2 : 1, lz = k + 1 < g.nz ? 2 : 1;
-            float v[8];
-            for (int c = 0; c < 8; c++) {
-                int di = c & 1, dj = c >> 1 & 1, dk = c >> 2 & 1;
-                if (di < lx && dj < ly && dk < lz)
-                    v[(dk * ly + dj) * lx + di] =
-                        vload(f, p + (uint64_t)dk * g.slab + (uint64_t)dj * (uint64_t)g.nx + (uint64_t)di);
-            }
-            b = mc_point_edges(v, lx, ly, lz, 0, 0, 0);
-        }
+        unsigned b = mc_point_edges(in, g.nx, g.ny, g.nz, i, j, k, (long)p), nt = 0;
+        if (i + 1 < g.nx && j + 1 < g.ny && k + 1 < g.nz)
+            nt = d_tri_count[mc_cell_index(in, (long)p, sy, sz)];
         bits[p] = (uint8_t)b;
         vcnt[p] = (uint32_t)__popc(b);
         tcnt[p] = nt;
@@ -336,17 +318,14 @@ __global__ void k_vertices(const T *f, grid g, const uint8_t *bits, const uint32
     }
 }
 
-template <typename T>
-__global__ void k_triangles(const T *f, grid g, const uint8_t *bits, const uint32_t *vbase,
+__global__ void k_triangles(const uint8_t *in, grid g, const uint8_t *bits, const uint32_t *vbase,
                             const uint32_t *tbase, uint32_t *idx)
 {
     FOR_EACH(p, g.npts)
     {
         if (p + 1 >= g.npts || tbase[p + 1] == tbase[p])
             continue; /* no triangles (the last point has no cell) */
-        float v[8];
-        cell_values(f, g, p, v);
-        unsigned ci = mc_cell_index(v, 2, 2, 0, 0, 0);
+        unsigned ci = mc_cell_index(in, (long)p, (long)g.nx, (long)g.slab);
         unsigned nt = d_tri_count[ci];
         uint64_t t = tbase[p];
         for (unsigned a = 0; a < 3 * nt; a++) {
@@ -492,14 +471,17 @@ static cudaError_t mc_run(job &J, const T *d_f, const orf_volume *v, orf_mesh *m
     g.slab = (uint64_t)g.nx * (uint64_t)g.ny;
     g.npts = g.slab * (uint64_t)g.nz;
     CK(tables_upload(J));
-    uint8_t *bits = nullptr;
+    uint8_t *in = nullptr, *bits = nullptr;
     uint32_t *vbase = nullptr, *tbase = nullptr, *d_idx = nullptr;
     float *d_pos = nullptr;
+    CK(job_alloc(J, &in, g.npts));
     CK(job_alloc(J, &bits, g.npts));
     CK(job_alloc(J, &vbase, g.npts));
     CK(job_alloc(J, &tbase, g.npts));
     unsigned nb = blocks_for(g.npts);
-    k_classify<T><<<nb, THREADS, 0, J.stream>>>(d_f, g, bits, vbase, tbase);
+    k_inside<T><<<nb, THREADS, 0, J.stream>>>(d_f, g.npts, in);
+    CK_LAUNCH("k_inside");
+    k_classify<<<nb, THREADS, 0, J.stream>>>(in, g, bits, vbase, tbase);
     CK_LAUNCH("k_classify");
     uint64_t NV = 0, NT = 0;
     CK(scan_exclusive(J, vbase, g.npts, &NV));
@@ -514,9 +496,10 @@ static cudaError_t mc_run(job &J, const T *d_f, const orf_volume *v, orf_mesh *m
     k_vertices<T><<<nb, THREADS, 0, J.stream>>>(d_f, g, bits, vbase, v->x0, v->y0, v->z0, v->step,
                                                d_pos);
     CK_LAUNCH("k_vertices");
-    k_triangles<T><<<nb, THREADS, 0, J.stream>>>(d_f, g, bits, vbase, tbase, d_idx);
+    k_triangles<<<nb, THREADS, 0, J.stream>>>(in, g, bits, vbase, tbase, d_idx);
     CK_LAUNCH("k_triangles");
     /* the scratch goes before the host copy so the peak is the larger of the two phases */
+    CK(job_free(J, in));
     CK(job_free(J, bits));
     CK(job_free(J, vbase));
     CK(job_free(J, tbase));
@@ -604,6 +587,19 @@ extern "C" int cuda_mc_extract(const orf_volume *v, int fp16, orf_mesh *m, cuda_
 
 /* ---- sampling ------------------------------------------------------------------ */
 
+static void field_view(const orf_field *fld, volume_field_view *view)
+{
+    view->w = fld->w;
+    view->h = fld->h;
+    view->img_w = fld->img_w;
+    view->img_h = fld->img_h;
+    view->sx = fld->sx;
+    view->sy = fld->sy;
+    view->sd = fld->sd;
+    view->top = fld->top;
+    view->bot = fld->bot;
+}
+
 template <typename T>
 static cudaError_t sample_run(job &J, const orf_field *fld, const orf_volume *v, T **d_out)
 {
@@ -618,12 +614,13 @@ static cudaError_t sample_run(job &J, const orf_field *fld, const orf_volume *v,
     CK(cudaMemcpyAsync(d_bot, fld->bot, cells * sizeof(float), cudaMemcpyHostToDevice, J.stream));
     CK(job_alloc(J, &d_f, (size_t)v->nx * (size_t)v->ny * (size_t)v->nz));
     volume_field_view view;
-    volume_field_view_of(fld, &view);
+    field_view(fld, &view);
+    float kk = volume_thickness_scale(&view);
     view.sd = d_sd;
     view.top = d_top;
     view.bot = d_bot;
     k_sample<T><<<blocks_for((uint64_t)v->nx * (uint64_t)v->ny), THREADS, 0, J.stream>>>(
-        view, v->nx, v->ny, v->nz, v->x0, v->y0, v->z0, v->step, d_f);
+        view, kk, v->nx, v->ny, v->nz, v->x0, v->y0, v->z0, v->step, d_f);
     CK_LAUNCH("k_sample");
     CK(job_free(J, d_sd));
     CK(job_free(J, d_top));
@@ -632,10 +629,28 @@ static cudaError_t sample_run(job &J, const orf_field *fld, const orf_volume *v,
     return cudaSuccess;
 }
 
-static int field_ok(const orf_field *fld, orf_err *e)
+/* The grid of volume_sample for fld at n cells (f left NULL), with its errors. */
+static int layout(const orf_field *fld, int n, orf_volume *v, orf_err *e)
 {
+    memset(v, 0, sizeof *v);
+    if (n < 4 || n > 2048)
+        return orf_fail(e, "bad_request", "resolution %d is outside 4..2048", n);
     if (!fld || !fld->sd || !fld->top || !fld->bot || fld->w < 1 || fld->h < 1)
         return orf_fail(e, "bad_request", "volume: no field");
+    volume_field_view view;
+    field_view(fld, &view);
+    int cnt[3];
+    float org[3], step;
+    if (volume_point_grid(&view, n, cnt, org, &step) != 0)
+        return orf_fail(e, "too_large", "volume of %d x %d x %d points is too large", cnt[0],
+                        cnt[1], cnt[2]);
+    v->nx = cnt[0];
+    v->ny = cnt[1];
+    v->nz = cnt[2];
+    v->x0 = org[0];
+    v->y0 = org[1];
+    v->z0 = org[2];
+    v->step = step;
     return 0;
 }
 
@@ -672,7 +687,7 @@ extern "C" int cuda_volume_sample(const orf_field *fld, int n, int fp16, orf_vol
     if (stats)
         memset(stats, 0, sizeof *stats);
     memset(v, 0, sizeof *v);
-    if (field_ok(fld, e) != 0 || volume_layout(fld, n, v, e) != 0)
+    if (layout(fld, n, v, e) != 0)
         return -1;
     uint64_t np = (uint64_t)v->nx * (uint64_t)v->ny * (uint64_t)v->nz;
     v->f = (float *)malloc(np * sizeof(float));
@@ -697,7 +712,7 @@ extern "C" int cuda_field_extract(const orf_field *fld, int n, int fp16, orf_mes
     if (stats)
         memset(stats, 0, sizeof *stats);
     orf_volume v;
-    if (field_ok(fld, e) != 0 || volume_layout(fld, n, &v, e) != 0)
+    if (layout(fld, n, &v, e) != 0)
         return -1;
     job J;
     int too_large = 0;

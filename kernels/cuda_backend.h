@@ -19,8 +19,10 @@
  * then equals the CPU mesh of the half-rounded volume, bit for bit.
  *
  * Device memory per job (bytes, P = nx*ny*nz grid points, s = 4 or 2):
- *   P * (s + 1 + 4 + 4)   volume, crossing-edge bits, vertex and triangle
- *                         counts scanned in place into offsets
+ *   P * (s + 1 + 1 + 4 + 4)  volume, inside flags, crossing-edge bits,
+ *                         vertex and triangle counts scanned in place into
+ *                         offsets (the flags, bits and counts are freed
+ *                         before the mesh is copied to the host)
  *   + 12 NV + 12 NT       the mesh, + the field (12 w h) while sampling
  * cuda_job_stats.peak_bytes reports what a call held at its peak.
  */

@@ -106,9 +106,11 @@ HALF_INLINE float half_round(float x)
  * u = 2^-11, eta = 2^-24 (each end errs by at most u|x| + eta):
  *     |t' - t| <= (u S / 2 + eta) / (S (1 - u) - 2 eta)
  * (t = |a| / S; the worst case puts opposite errors on the two ends and
- * t(1 - t) <= 1/4). When S >= 2^-10, i.e. the field changes by a thousandth
- * of a model unit along the edge, this is below 2^-12 (1 + 2^-9): the
- * vertex moves by less than 0.025 % of a cell. The clamp of mc_edge_t to
+ * t(1 - t) <= 1/4). For S >= 2^-13 this is at most
+ *     (2^-12 + 2^-24 / S) (1 + 2^-9)
+ * of the edge: with the volume of volume.h at 256 cells (S about 0.002
+ * model units near the surface) about 2.8e-4 of a cell per axis, at most
+ * sqrt(3) times that in distance. The clamp of mc_edge_t to
  * [1e-3, 1 - 1e-3] cannot increase the distance. Returns 1 (the whole edge)
  * when S is too small for the formula to say anything. */
 HALF_INLINE double half_edge_shift_bound(float a, float b)

@@ -1,9 +1,12 @@
 /* volume.h - the field sampled as a signed function on a 3-D grid.
  *
- * f(x, y, z) = min(sd(x, y), top(x, y) - z, z - bot(x, y)) in model units
- * (see field.h): positive inside the solid, negative outside, continuous
- * across the rim (sd goes smoothly negative outside the mask and beyond
- * the image). For inflate with back=mirror this is z_front - |z|.
+ * f(x, y, z) = min(k sd(x, y), (top(x, y) - z) (z - bot(x, y))) (see
+ * field.h; k is the largest thickness top - bot): positive inside the
+ * solid, negative outside, continuous across the rim (sd goes smoothly
+ * negative outside the mask and beyond the image). It has the same sign and
+ * zero set as z_front - |z| for inflate with back=mirror (there it is
+ * z_front^2 - z^2, exactly quadratic for a sphere, so the surface is placed
+ * well by linear interpolation at coarse grids).
  * The grid spacing is step = 1 / n model units, so the longer image side
  * spans n cells; points reach at least 1.5 cells beyond the solid on every
  * side, so the outer layer of points is always outside, and the grid is
@@ -17,7 +20,6 @@
 
 #include "err.h"
 #include "field.h"
-#include "volume_point.h"
 
 typedef struct orf_volume {
     int nx, ny, nz;        /* points along each axis (cells + 1) */
@@ -31,15 +33,6 @@ typedef struct orf_volume {
  * Columns are computed in parallel (OpenMP); the result does not depend on
  * the thread count. Free with volume_free. */
 int volume_sample(const orf_field *fld, int n, orf_volume *v, orf_err *e);
-
-/* The grid volume_sample would use for `fld` at n cells: nx, ny, nz, the
- * origin and the step, with f left NULL (for a sampler elsewhere, e.g. the
- * CUDA kernel, that fills nx * ny * nz values itself). Same errors as
- * volume_sample except memory. */
-int volume_layout(const orf_field *fld, int n, orf_volume *v, orf_err *e);
-
-/* What the per-point sampler (volume_point.h) reads of `fld`. */
-void volume_field_view_of(const orf_field *fld, volume_field_view *view);
 
 /* The value of the field's function at a model-space point (for tests). */
 float volume_eval(const orf_field *fld, float x, float y, float z);

@@ -9,6 +9,13 @@
  * volume_field_view holds what the sampler reads of an orf_field (field.h):
  * the working grid, the image size, the cell size and the three arrays,
  * which may be host or device pointers.
+ *
+ * This is a copy of the arithmetic of lib/volume.c (field_at, solid_value,
+ * thickness_scale and the grid of volume_sample), written so nvcc can
+ * compile it; volume.c should include this header and call these functions
+ * instead of its own static ones (left to volume.c's owner, to keep merges
+ * clean). Until then test_cuda_parity is what keeps the two equal: it
+ * compares the sampled volumes value for value.
  */
 #ifndef ORFEAS_VOLUME_POINT_H
 #define ORFEAS_VOLUME_POINT_H
@@ -67,13 +74,64 @@ VOLUME_POINT_INLINE void volume_field_at(const volume_field_view *fld, float x, 
     *bot = w00 * fld->bot[p00] + w10 * fld->bot[p10] + w01 * fld->bot[p01] + w11 * fld->bot[p11];
 }
 
-/* The signed value at height z over a column whose field values are
- * (sd, top, bot): min(sd, top - z, z - bot), positive inside. */
-VOLUME_POINT_INLINE float volume_point_value(float sd, float top, float bot, float z)
+/* The solid's function at height z over a column with field values
+ * (sd, top, bot): min(k sd, (top - z)(z - bot)), positive inside; k is
+ * volume_thickness_scale() of the field (see volume.h). */
+VOLUME_POINT_INLINE float volume_point_value(float k, float sd, float top, float bot, float z)
 {
-    float a = top - z, b = z - bot;
-    float m = sd < a ? sd : a;
-    return m < b ? m : b;
+    float a = k * sd, b = (top - z) * (z - bot);
+    return a < b ? a : b;
+}
+
+/* k for volume_point_value: the largest top - bot over cells with sd > 0,
+ * at least 1e-3. Host arrays. */
+static inline float volume_thickness_scale(const volume_field_view *fld)
+{
+    float k = 0;
+    size_t cells = (size_t)fld->w * (size_t)fld->h;
+    for (size_t i = 0; i < cells; i++)
+        if (fld->sd[i] > 0 && fld->top[i] - fld->bot[i] > k)
+            k = fld->top[i] - fld->bot[i];
+    return k > 1e-3f ? k : 1e-3f;
+}
+
+/* The grid volume_sample() lays over a field at n cells along the longer
+ * side: points per axis cnt[3], origin org[3], *step. Host arrays.
+ * Returns 0, 1 for n outside 4..2048, 2 for more than 4e8 points (the
+ * caller words the error as volume_sample does). */
+static inline int volume_point_grid(const volume_field_view *fld, int n, int cnt[3], float org[3],
+                                    float *step_out)
+{
+    if (n < 4 || n > 2048)
+        return 1;
+    float L = (float)(fld->img_w > fld->img_h ? fld->img_w : fld->img_h);
+    float W = (float)fld->img_w / L, H = (float)fld->img_h / L;
+    float zlo = 0, zhi = 0;
+    size_t cells = (size_t)fld->w * (size_t)fld->h;
+    int any = 0;
+    for (size_t i = 0; i < cells; i++) {
+        if (fld->sd[i] <= 0)
+            continue;
+        if (!any || fld->bot[i] < zlo)
+            zlo = fld->bot[i];
+        if (!any || fld->top[i] > zhi)
+            zhi = fld->top[i];
+        any = 1;
+    }
+    float step = 1.0f / (float)n;
+    float ext[3] = {W, H, zhi - zlo};
+    float mid[3] = {0, 0, 0.5f * (zhi + zlo)};
+    for (int a = 0; a < 3; a++) {
+        int cells_a = (int)ceilf(ext[a] / step - 1e-4f);
+        if (cells_a < 0)
+            cells_a = 0;
+        cnt[a] = cells_a + 4; /* 1.5 cells of margin on each side, plus one point */
+        org[a] = mid[a] - 0.5f * (float)(cnt[a] - 1) * step;
+    }
+    *step_out = step;
+    if ((double)cnt[0] * cnt[1] * cnt[2] > 4e8)
+        return 2;
+    return 0;
 }
 
 #endif
