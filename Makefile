@@ -193,3 +193,19 @@ $(BUILD)/tests/tools/libmock-nvml.so: $(MOCK_NVML_SRC)
 $(BUILD)/tests/tools/libmock-nvml-min.so: $(MOCK_NVML_SRC)
 	@mkdir -p $(@D)
 	$(CC) -std=c11 $(OPT) $(WARN) -DMOCK_NVML_MINIMAL -shared -fPIC $(MOCK_NVML_SRC) -o $@
+
+# ---- CUDA kernels: parity suite and GPU benchmark (kernels/ owner) ----------
+# The kernels are compiled with --fmad=false so their float arithmetic rounds
+# as the CPU path's does and the parity suite can compare meshes array for
+# array. `make check-gpu`: the parity suite (every stage on both backends; it
+# reports skips without a device, and fails then when ORFEAS_REQUIRE_GPU=1),
+# then the same under compute-sanitizer memcheck when that tool is found.
+# `make bench-gpu`: scripts/bench/gpu.sh. scripts/gpu-session runs both on a
+# GPU machine and keeps the logs.
+override NVCCFLAGS += --fmad=false
+COMPUTE_SANITIZER ?= $(firstword $(shell command -v compute-sanitizer 2>/dev/null) $(wildcard $(CUDA_ROOT)/bin/compute-sanitizer))
+check-gpu: all
+	$(BUILD)/tests/test_cuda_parity
+	$(if $(COMPUTE_SANITIZER),$(COMPUTE_SANITIZER) --tool memcheck --leak-check full --error-exitcode 1 $(BUILD)/tests/test_cuda_parity,@echo "check-gpu: compute-sanitizer not found, memcheck skipped")
+bench-gpu: all
+	scripts/bench/gpu.sh $(BUILD)
