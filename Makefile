@@ -63,14 +63,20 @@ MAN1     := $(wildcard man/*.1)
 MAN7     := $(wildcard man/*.7)
 
 .SECONDARY:
+
+# Objects depend on the flags they were built with: a change of CUDA, SAN, OPT
+# or WERROR rebuilds everything instead of mixing old and new objects.
+FLAGS_STAMP := $(BUILD)/.flags
+FLAGS_NOW   := $(CC) $(CPPFLAGS_ALL) $(filter-out -Werror,$(CFLAGS_ALL)) $(LDLIBS_ALL) $(USE_CUDA)
+$(shell mkdir -p $(BUILD); [ "$$(cat $(FLAGS_STAMP) 2>/dev/null)" = '$(subst ','\'',$(FLAGS_NOW))' ] || printf '%s' '$(subst ','\'',$(FLAGS_NOW))' > $(FLAGS_STAMP))
 .PHONY: all check test asan demo bench install uninstall clean deps fuzz soak gallery check-gpu bench-gpu
 all: $(PROGS) $(UNITS) $(TOOLS)
 
-$(BUILD)/obj/lib/%.o: lib/%.c
+$(BUILD)/obj/lib/%.o: lib/%.c $(FLAGS_STAMP)
 	@mkdir -p $(@D)
 	$(CC) $(CPPFLAGS_ALL) $(CFLAGS_ALL) -c $< -o $@
 
-$(BUILD)/obj/kernels/%.o: kernels/%.cu
+$(BUILD)/obj/kernels/%.o: kernels/%.cu $(FLAGS_STAMP)
 	@mkdir -p $(@D)
 	$(NVCC) $(NVCCFLAGS) -Ilib -Ikernels -DORFEAS_CUDA=1 -c $< -o $@
 
@@ -79,7 +85,7 @@ $(LIB): $(LIB_OBJ) $(CUDA_OBJ)
 	rm -f $@
 	ar rcs $@ $^
 
-$(BUILD)/obj/cmd/%.o: cmd/%.c
+$(BUILD)/obj/cmd/%.o: cmd/%.c $(FLAGS_STAMP)
 	@mkdir -p $(@D)
 	$(CC) $(CPPFLAGS_ALL) $(CFLAGS_ALL) -c $< -o $@
 
@@ -87,7 +93,7 @@ $(BUILD)/bin/%: $(BUILD)/obj/cmd/%.o $(LIB)
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS_ALL) $< $(LIB) $(LDLIBS_ALL) -o $@
 
-$(BUILD)/obj/tests/%.o: tests/unit/%.c
+$(BUILD)/obj/tests/%.o: tests/unit/%.c $(FLAGS_STAMP)
 	@mkdir -p $(@D)
 	$(CC) $(CPPFLAGS_ALL) -Itests/unit $(CFLAGS_ALL) -c $< -o $@
 
@@ -95,7 +101,7 @@ $(BUILD)/tests/%: $(BUILD)/obj/tests/%.o $(LIB)
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS_ALL) $< $(LIB) $(LDLIBS_ALL) -o $@
 
-$(BUILD)/obj/tools/%.o: tests/tools/%.c
+$(BUILD)/obj/tools/%.o: tests/tools/%.c $(FLAGS_STAMP)
 	@mkdir -p $(@D)
 	$(CC) $(CPPFLAGS_ALL) $(CFLAGS_ALL) -c $< -o $@
 
