@@ -180,8 +180,15 @@ static int check(const char *mpath, const char *ipath)
             double d = n1[0] * n2[0] + n1[1] * n2[1] + n1[2] * n2[2];
             double ang = acos(d > 1 ? 1 : d < -1 ? -1 : d) * 180 / M_PI;
             interior++;
-            if (ang > 40)
+            if (ang > 40) {
                 sharp++;
+                if (getenv("MESHCHECK_DEBUG")) {
+                    const float *pa = m.pos + 3 * E[i].a, *pb = m.pos + 3 * E[i].b;
+                    fprintf(stderr, "sharp %.1f at %.4f %.4f %.4f len %.5f\n", ang, pa[0], pa[1], pa[2],
+                            sqrt((pa[0] - pb[0]) * (pa[0] - pb[0]) + (pa[1] - pb[1]) * (pa[1] - pb[1]) +
+                                 (pa[2] - pb[2]) * (pa[2] - pb[2])));
+                }
+            }
             if (ang > maxang)
                 maxang = ang;
         }
@@ -228,13 +235,16 @@ static int check(const char *mpath, const char *ipath)
                         cov[(size_t)y * w + x] = 1;
                 }
         }
-        size_t inter = 0, uni = 0;
+        size_t inter = 0, uni = 0, nfg = 0, nsil = 0;
         for (size_t i = 0; i < (size_t)w * h; i++) {
             int fg = img.rgba[4 * i + 3] >= 128;
             inter += fg && cov[i];
             uni += fg || cov[i];
+            nfg += fg;
+            nsil += cov[i];
         }
-        printf(",\"iou\":%.5f", uni ? (double)inter / uni : 0.0);
+        printf(",\"iou\":%.5f,\"foreground_px\":%zu,\"silhouette_px\":%zu",
+               uni ? (double)inter / uni : 0.0, nfg, nsil);
         free(cov);
         image_free(&img);
     }
