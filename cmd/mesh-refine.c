@@ -346,9 +346,10 @@ static cJSON *base_record(const cJSON *req, refine_stage s)
  * --out the stored object is written there too (for OBJ, the texture comes
  * from the record's image again). Returns 1 on a hit, 0 on a miss. */
 static int try_hit(job *j, const job_params *jp, refine_stage s, const char *key, const char *stem,
-                   int write_out, double t0)
+                   const char *source, int write_out, double t0)
 {
-    if (!g_cache || jp->no_cache)
+    /* --max-triangles-in must see the input: no shortcut around it */
+    if (!g_cache || jp->no_cache || (source && jp->max_tris_in))
         return 0;
     cJSON *stored = NULL;
     orf_err e;
@@ -358,6 +359,8 @@ static int try_hit(job *j, const job_params *jp, refine_stage s, const char *key
     for (cJSON *it = stored->child; it; it = it->next)
         ndjson_set(rec, it->string, cJSON_Duplicate(it, 1));
     cJSON_Delete(stored);
+    if (source)
+        ndjson_set(rec, "source", cJSON_CreateString(source));
     cJSON *mo = cJSON_GetObjectItemCaseSensitive(rec, "mesh");
     const char *obj = ndjson_get_string(mo, "object");
     char path[4096];
@@ -399,7 +402,7 @@ static void done_record(job *j, const job_params *jp, cJSON *rec, const char *ke
     if (g_cache && !jp->no_cache) {
         /* what a hit gives back: the results, not the request's own fields */
         cJSON *stored = cJSON_CreateObject();
-        static const char *const keep[] = {"stage", "progress", "backend", "field", "source", "mesh",
+        static const char *const keep[] = {"stage", "progress", "backend", "field", "mesh",
                                            "repair", "decimation", "warnings", "textured"};
         for (size_t i = 0; i < sizeof keep / sizeof keep[0]; i++) {
             const cJSON *v = cJSON_GetObjectItemCaseSensitive(rec, keep[i]);
@@ -462,7 +465,7 @@ static void run_field(job *j, const job_params *jp, const char *fkey)
     for (int s = 0; s <= (int)jp->stage; s++) {
         double t0 = units_now_ms();
         int last = s == (int)jp->stage;
-        if (try_hit(j, jp, (refine_stage)s, keys[s], stem, last, t0))
+        if (try_hit(j, jp, (refine_stage)s, keys[s], stem, NULL, last, t0))
             continue;
         if (!have_field) {
             if (!g_cache) {
@@ -556,7 +559,7 @@ static void run_mesh(job *j, const job_params *jp, const char *path)
     for (int s = 0; s <= (int)jp->stage; s++) {
         double t0 = units_now_ms();
         int last = s == (int)jp->stage;
-        if (!refined && try_hit(j, jp, (refine_stage)s, keys[s], stem, last, t0))
+        if (!refined && try_hit(j, jp, (refine_stage)s, keys[s], stem, path, last, t0))
             continue;
         if (!loaded) {
             if (meshio_read_mem(data, n, MESH_FMT_UNKNOWN, path, jp->max_tris_in, &m, &e))

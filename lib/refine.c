@@ -240,7 +240,12 @@ int refine_from_mesh(orf_mesh *m, refine_stage s, int already_refined, const ref
         if (smooth_step(m, p, f, e) != 0)
             return -1;
     }
-    if (s == REFINE_FINAL && finish(m, p, 0.0f, f, e) != 0)
+    /* the fallback's error floor: a quarter of 1/256 of the longest side */
+    float lo[3], hi[3], side = 0;
+    mesh_bbox(m, lo, hi);
+    for (int a = 0; a < 3; a++)
+        side = hi[a] - lo[a] > side ? hi[a] - lo[a] : side;
+    if (s == REFINE_FINAL && finish(m, p, side / REFINE_FINAL_RESOLUTION, f, e) != 0)
         return -1;
     if (mesh_topology(m, &f->stats, e) != 0)
         return -1;
