@@ -15,7 +15,6 @@
 #include "imageio.h"
 #include "meshio.h"
 #include "ndjson.h"
-#include "topology.h"
 #include "units.h"
 #include "version.h"
 
@@ -273,6 +272,7 @@ static int run_one(orf_cache *cache, const job *flags, const cJSON *req)
     size_t nbytes = 0;
     orf_image img = {0};
     orf_field fld = {0};
+    orf_mask mask = {0};
     orf_mesh mesh = {0};
     cJSON *keyreq = NULL, *cached = NULL, *recs[2] = {NULL, NULL};
     uint8_t *blob = NULL;
@@ -352,22 +352,34 @@ static int run_one(orf_cache *cache, const job *flags, const cJSON *req)
     gen_facts facts;
     memset(&facts, 0, sizeof facts);
     facts.ms_decode = units_now_ms() - td;
-    if (gen_field(&img, image, &j.gp, &fld, &facts, &e) < 0)
+    if (gen_mask(&img, image, &j.gp, &mask, &facts, &e) < 0)
         goto fail;
-    char field_key[65];
-    if (field_serialise(&fld, &blob, &nblob, &e) < 0 ||
-        cache_put_object(cache, blob, nblob, field_key, &e) < 0)
-        goto fail;
-    free(blob);
-    blob = NULL;
+    char field_keys[2][65];
     char mesh_keys[2][65];
     for (int s = 0; s < 2; s++) {
         gen_stage_id st = (gen_stage_id)s;
+        /* the voxel stage cuts a coarse field (4 cells per voxel, solved in
+         * a few ms) so the first record comes early; the rough stage the
+         * full one, which is what mesh-refine re-extracts */
+        int side = s == 0 ? 4 * j.res[0] : 0;
+        if (side > j.gp.field.max_side)
+            side = 0;
+        if (side > 0 && side < 64)
+            side = 64;
+        field_free(&fld);
+        if (gen_field_from_mask(&mask, &img, &j.gp, side, &fld, &facts, &e) < 0 ||
+            field_serialise(&fld, &blob, &nblob, &e) < 0 ||
+            cache_put_object(cache, blob, nblob, field_keys[s], &e) < 0)
+            goto fail;
+        free(blob);
+        blob = NULL;
         if (gen_stage(&fld, st, j.res[s], &mesh, &facts, &e) < 0)
             goto fail;
         double tw = units_now_ms();
-        mesh_stats ms;
-        if (mesh_topology(&mesh, &ms, &e) < 0 ||
+        int closed = 0;
+        float lo[3], hi[3];
+        mesh_bbox(&mesh, lo, hi);
+        if (gen_mesh_closed(&mesh, &closed, &e) < 0 ||
             meshio_write_mem(&mesh, j.format, NULL, &blob, &nblob, &e) < 0 ||
             cache_put_object(cache, blob, nblob, mesh_keys[s], &e) < 0)
             goto fail;
@@ -388,20 +400,20 @@ static int run_one(orf_cache *cache, const job *flags, const cJSON *req)
         cJSON_AddStringToObject(r, "backend", "cpu");
         cJSON_AddNumberToObject(r, "grid", j.res[s]);
         cJSON_AddStringToObject(r, "key", key);
-        cJSON_AddStringToObject(r, "field", field_key);
+        cJSON_AddStringToObject(r, "field", field_keys[s]);
         cJSON *m = cJSON_AddObjectToObject(r, "mesh");
         cJSON_AddStringToObject(m, "object", mesh_keys[s]);
         cJSON_AddStringToObject(m, "path", cpath);
         cJSON_AddStringToObject(m, "format", meshio_format_ext(j.format));
         cJSON_AddNumberToObject(m, "vertices", mesh.nverts);
         cJSON_AddNumberToObject(m, "triangles", mesh.ntris);
-        cJSON_AddBoolToObject(m, "watertight", ms.watertight);
+        cJSON_AddBoolToObject(m, "watertight", closed);
         cJSON *bb = cJSON_AddArrayToObject(m, "bbox");
         for (int c = 0; c < 2; c++) {
             cJSON *corner = cJSON_CreateArray();
             for (int k = 0; k < 3; k++)
                 cJSON_AddItemToArray(corner,
-                                     cJSON_CreateNumber(round(ms.bbox[c][k] * 1e6) / 1e6));
+                                     cJSON_CreateNumber(round((c ? hi[k] : lo[k]) * 1e6) / 1e6));
             cJSON_AddItemToArray(bb, corner);
         }
         recs[s] = r;
@@ -437,8 +449,8 @@ static int run_one(orf_cache *cache, const job *flags, const cJSON *req)
         cJSON_AddItemToArray(list, recs[0]);
         cJSON_AddItemToArray(list, recs[1]);
         recs[0] = recs[1] = NULL;
-        const char *objs[3] = {field_key, mesh_keys[0], mesh_keys[1]};
-        if (cache_put_request(cache, key, entry, objs, 3, units_now_ms() - t0, &e) < 0 && !quiet)
+        const char *objs[4] = {field_keys[0], field_keys[1], mesh_keys[0], mesh_keys[1]};
+        if (cache_put_request(cache, key, entry, objs, 4, units_now_ms() - t0, &e) < 0 && !quiet)
             fprintf(stderr, "mesh-gen: %s: could not store the result: %s\n", image, e.message);
         cJSON_Delete(entry);
     }
@@ -460,6 +472,7 @@ done:
     free(blob);
     image_free(&img);
     field_free(&fld);
+    mask_free(&mask);
     mesh_free(&mesh);
     cJSON_Delete(keyreq);
     cJSON_Delete(cached);

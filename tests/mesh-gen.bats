@@ -21,7 +21,7 @@ hex64='^[0-9a-f]{64}$'
                 and (.key | test($hex)) and (.field | test($hex)) and (.mesh.object | test($hex))
                 and .mesh.format == "glb" and .mesh.watertight == true and .mesh.triangles > 0
                 and (.mesh.bbox | length) == 2)
-        and .[0].key == .[1].key and .[0].field == .[1].field
+        and .[0].key == .[1].key and .[0].field != .[1].field
         and .[1].mesh.triangles > .[0].mesh.triangles'
     for p in $(printf '%s\n' "$output" | jq -r '.mesh.path'); do
         cp "$p" m.glb

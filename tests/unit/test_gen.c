@@ -6,6 +6,7 @@
 #include "check.h"
 #include "gen.h"
 #include "gen_shapes.h"
+#include "topology.h"
 
 /* foreground of a drawn shape: pixel centre inside */
 static uint8_t *truth(int w, int h, shape_fn fn, const double *prm)
@@ -38,6 +39,15 @@ static void shape_case(const char *name, int w, int h, shape_fn fn, const double
         orf_mesh m;
         rc = gen_stage(&fld, (gen_stage_id)s, 0, &m, &facts, &e);
         mcheck c = rc == 0 ? mesh_check(&m) : (mcheck){0};
+        mesh_stats st;
+        int closed = -1;
+        if (rc == 0) {
+            mesh_topology(&m, &st, NULL);
+            gen_mesh_closed(&m, &closed, NULL);
+        }
+        CHECK(rc == 0 && st.watertight && st.nonmanifold_vertices == 0 && closed == 1,
+              "%s %s: mesh_topology agrees (watertight, no non-manifold vertex), and so does "
+              "gen_mesh_closed", name, gen_stage_name((gen_stage_id)s));
         CHECK(rc == 0 && c.watertight && c.degenerate == 0 && c.volume > 0,
               "%s %s: watertight, edge-manifold, no degenerate triangle, volume %.5f > 0", name,
               gen_stage_name((gen_stage_id)s), c.volume);
@@ -131,6 +141,38 @@ int main(void)
         shape_case("thin L", 300, 300, sh_L, L, 0);
     }
 
+    /* gen_mesh_closed sees a flipped triangle and a missing one */
+    {
+        double disc[3] = {32, 32, 20};
+        orf_image img;
+        draw_shape(&img, 64, 64, sh_disc, disc, 1);
+        gen_params p;
+        gen_params_default(&p);
+        orf_field fld;
+        orf_mesh m;
+        gen_field(&img, "d", &p, &fld, NULL, NULL);
+        gen_stage(&fld, GEN_ROUGH, 24, &m, NULL, NULL);
+        int closed = 0;
+        gen_mesh_closed(&m, &closed, NULL);
+        uint32_t t = m.idx[0];
+        m.idx[0] = m.idx[1];
+        m.idx[1] = t;
+        int flipped = 1;
+        gen_mesh_closed(&m, &flipped, NULL);
+        m.idx[1] = m.idx[0];
+        m.idx[0] = t;
+        m.ntris--;
+        int holed = 1;
+        gen_mesh_closed(&m, &holed, NULL);
+        CHECK(closed == 1 && flipped == 0 && holed == 0,
+              "gen_mesh_closed: closed %d, with a flipped triangle %d, with a hole %d", closed,
+              flipped, holed);
+        m.ntris++;
+        mesh_free(&m);
+        field_free(&fld);
+        image_free(&img);
+    }
+
     /* ring: the hole is kept (genus 1: V - E + F = 0) */
     {
         double ring[4] = {200, 150, 130, 60};
@@ -143,7 +185,7 @@ int main(void)
         gen_field(&img, "ring", &p, &fld, NULL, NULL);
         gen_stage(&fld, GEN_ROUGH, 96, &m, NULL, NULL);
         long euler = (long)m.nverts - (long)m.ntris * 3 / 2 + (long)m.ntris;
-        CHECK(euler == 0, "ring: the hole is kept (Euler characteristic %ld, a torus has 0)", euler);
+        CHECK(m.ntris > 0 && euler == 0, "ring: the hole is kept (Euler characteristic %ld, a torus has 0)", euler);
         mesh_free(&m);
         field_free(&fld);
         image_free(&img);
