@@ -54,6 +54,32 @@ hex64='^[0-9a-f]{64}$'
     printf '%s\n' "$output" | jq -e -s 'length == 2 and all(.[]; .mesh.watertight and .mode == "inflate")'
 }
 
+@test "a 16-bit grey+alpha PNG and a palette PNG work" {
+    command -v python3 >/dev/null || skip "python3 is not installed"
+    python3 - <<'PY'
+import struct, zlib
+def png(name, w, h, colour, depth, rows, plte=b""):
+    def chunk(t, d):
+        return struct.pack(">I", len(d)) + t + d + struct.pack(">I", zlib.crc32(t + d) & 0xffffffff)
+    raw = b"".join(b"\0" + r for r in rows)
+    data = b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", w, h, depth, colour, 0, 0, 0))
+    if plte:
+        data += chunk(b"PLTE", plte)
+    data += chunk(b"IDAT", zlib.compress(raw)) + chunk(b"IEND", b"")
+    open(name, "wb").write(data)
+n = 96
+inside = lambda x, y: (x - 48) ** 2 + (y - 48) ** 2 < 35 ** 2
+png("g16.png", n, n, 4, 16, [b"".join(struct.pack(">HH", 20000, 65535 if inside(x, y) else 0)
+                                      for x in range(n)) for y in range(n)])
+png("pal.png", n, n, 3, 8, [bytes(1 if inside(x, y) else 0 for x in range(n)) for y in range(n)],
+    plte=bytes([255, 255, 255, 200, 30, 30]))
+PY
+    run --separate-stderr mesh-gen g16.png pal.png
+    assert_success
+    printf '%s\n' "$output" | jq -e -s 'length == 4 and .[0].mask == "alpha" and .[2].mask == "border"
+        and all(.[]; .mode == "inflate" and .mesh.watertight)'
+}
+
 @test "a photograph-like noise image becomes a relief and says why" {
     mk noise photo.png 200
     run --separate-stderr mesh-gen photo.png

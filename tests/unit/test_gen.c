@@ -1,4 +1,5 @@
 /* test_gen.c - images the test draws, through mask, field, volume and mesh. */
+#include <omp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -139,6 +140,33 @@ int main(void)
         shape_case("two islands", 320, 256, sh_two, two, 1);
         double L[4] = {60, 40, 200, 24};
         shape_case("thin L", 300, 300, sh_L, L, 0);
+    }
+
+    /* the whole stage is byte-identical with 1 and 2 threads */
+    {
+        double two[6] = {90, 128, 60, 230, 128, 60};
+        orf_image img;
+        draw_shape(&img, 320, 256, sh_two, two, 1);
+        gen_params p;
+        gen_params_default(&p);
+        orf_field f1, f2;
+        orf_mesh a, b;
+        omp_set_num_threads(1);
+        gen_field(&img, "two", &p, &f1, NULL, NULL);
+        gen_stage(&f1, GEN_ROUGH, 96, &a, NULL, NULL);
+        omp_set_num_threads(2);
+        gen_field(&img, "two", &p, &f2, NULL, NULL);
+        gen_stage(&f2, GEN_ROUGH, 96, &b, NULL, NULL);
+        CHECK(memcmp(f1.top, f2.top, sizeof(float) * (size_t)f1.w * f1.h) == 0 &&
+                  a.nverts == b.nverts && a.ntris == b.ntris &&
+                  memcmp(a.pos, b.pos, 12 * (size_t)a.nverts) == 0 &&
+                  memcmp(a.idx, b.idx, 12 * (size_t)a.ntris) == 0,
+              "field and rough mesh identical with 1 and 2 threads");
+        mesh_free(&a);
+        mesh_free(&b);
+        field_free(&f1);
+        field_free(&f2);
+        image_free(&img);
     }
 
     /* gen_mesh_closed sees a flipped triangle and a missing one */
