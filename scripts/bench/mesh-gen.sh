@@ -4,8 +4,9 @@
 # and to the rough record, median of several runs, against the DESIGN.md anchors
 # (targets 20 ms and 40 ms on 2 CPU cores; the seed service's 0.5 s and 3 s);
 # a cache hit against a miss; growth with the rough grid N and with image size;
-# and the same rough stage done in Python (scikit-image, SciPy) when those are
-# installed (python3-skimage, python3-scipy), as a ratio measured in this run.
+# and the same rough stage done in Python (scripts/bench/baseline_rough.py:
+# scikit-image, SciPy) when its packages are installed, as a ratio measured in
+# this run.
 # The times are the records' own "ms" (from reading the request to the record).
 set -euo pipefail
 build=$(cd "${1:-build}" && pwd)
@@ -64,41 +65,16 @@ for s in 256 512 1024 2048; do
         $(( (s / 256) * (s / 256) ))
 done
 
-if python3 -c 'import numpy, scipy, skimage' 2>/dev/null; then
-    cat > py_rough.py <<'PY'
-import sys, time
-import numpy as np
-from scipy.sparse import diags, identity, kron
-from scipy.sparse.linalg import spsolve
-from skimage import io, transform, measure
-t0 = time.perf_counter()
-img = io.imread(sys.argv[1])
-a = img[..., 3] / 255.0 if img.shape[-1] == 4 else np.ones(img.shape[:2])
-h, w = a.shape
-L = max(h, w); s = 320 / L
-m = transform.resize(a, (round(h * s), round(w * s)), anti_aliasing=True) >= 0.5
-H, W = m.shape
-def lap(n):
-    return diags([-np.ones(n - 1), 2 * np.ones(n), -np.ones(n - 1)], [-1, 0, 1])
-A = kron(identity(H), lap(W)) + kron(lap(H), identity(W))
-idx = np.flatnonzero(m.ravel())
-A = A.tocsr()[idx][:, idx]
-hh = np.zeros(H * W); hh[idx] = spsolve(A.tocsc(), 4 * np.ones(len(idx)))
-z = np.sqrt(np.maximum(hh.reshape(H, W), 0)) / L * s
-N = 96; step = 1 / N
-zs = np.arange(-z.max() - 2 * step, z.max() + 2 * step, step)
-ys = np.linspace(0, H - 1, int(H / L / s * N) + 4); xs = np.linspace(0, W - 1, int(W / L / s * N) + 4)
-zz = z[np.ix_(ys.astype(int), xs.astype(int))]
-vol = zz[None, :, :] - np.abs(zs)[:, None, None]
-verts, faces, _, _ = measure.marching_cubes(vol, 0)
-print((time.perf_counter() - t0) * 1000)
-PY
-    : > p.txt
-    for ((i = 0; i < 3; i++)); do python3 py_rough.py "$img" >> p.txt; done
-    py=$(median < p.txt)
-    read -r v r < <(stage_ms "$img")
-    printf 'Python pipeline (skimage + SciPy spsolve + skimage marching cubes), rough stage: %.0f ms; mesh-gen %.1f ms: %.1fx faster (goal 10x)\n' \
-        "$py" "$r" "$(echo "$py / $r" | bc -l)"
+# the Python anchor (scripts/bench/baseline.md): the same rough stage in
+# skimage + SciPy, on the shared benchmark picture, measured in this run
+S="$root/scripts/bench"
+if "$S/install-baseline-deps" -q -n 2>/dev/null; then
+    /usr/bin/python3 "$S/mkbenchimage.py" star.png
+    py=$(/usr/bin/python3 "$S/baseline_rough.py" star.png --repeat 5 --json | jq .ms_median)
+    read -r v r < <(stage_ms star.png)
+    printf 'rough stage on the benchmark star (512 px): mesh-gen %.1f ms (file and cache writes included),\n' "$r"
+    printf '  Python skimage + SciPy %.1f ms (no writes): mesh-gen %.1fx faster (goal 10x)\n' \
+        "$py" "$(echo "$py / $r" | bc -l)"
 else
-    echo "Python comparison: skipped (python3-numpy, python3-scipy, python3-skimage are not installed)"
+    echo "Python anchor: skipped (scripts/bench/install-baseline-deps would install python3-numpy, -scipy, -skimage, -pil)"
 fi
