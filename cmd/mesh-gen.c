@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <getopt.h>
 #include <math.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -261,6 +262,22 @@ static int emit(const cJSON *rec)
     return 0;
 }
 
+typedef struct field_store {
+    orf_cache *cache;
+    const uint8_t *data;
+    size_t n;
+    char key[65];
+    int rc;
+    orf_err err;
+} field_store;
+
+static void *store_field(void *arg)
+{
+    field_store *fs = arg;
+    fs->rc = cache_put_object(fs->cache, fs->data, fs->n, fs->key, &fs->err);
+    return NULL;
+}
+
 /* One request: 0 done, 1 failed (an error record was printed), -1 stop. */
 static int run_one(orf_cache *cache, const job *flags, const cJSON *req)
 {
@@ -368,13 +385,27 @@ static int run_one(orf_cache *cache, const job *flags, const cJSON *req)
             side = 64;
         field_free(&fld);
         if (gen_field_from_mask(&mask, &img, &j.gp, side, &fld, &facts, &e) < 0 ||
-            field_serialise(&fld, &blob, &nblob, &e) < 0 ||
-            cache_put_object(cache, blob, nblob, field_keys[s], &e) < 0)
+            field_serialise(&fld, &blob, &nblob, &e) < 0)
             goto fail;
+        /* the field is stored (hash, write, fsync: mostly waiting on the
+         * disk) on a second thread while the mesh is cut */
+        field_store fs = {cache, blob, nblob, "", 0, {{0}, {0}}};
+        pthread_t th;
+        int threaded = pthread_create(&th, NULL, store_field, &fs) == 0;
+        if (!threaded)
+            store_field(&fs);
+        int cut = gen_stage(&fld, st, j.res[s], &mesh, &facts, &e);
+        if (threaded)
+            pthread_join(th, NULL);
         free(blob);
         blob = NULL;
-        if (gen_stage(&fld, st, j.res[s], &mesh, &facts, &e) < 0)
+        if (cut < 0)
             goto fail;
+        if (fs.rc < 0) {
+            e = fs.err;
+            goto fail;
+        }
+        memcpy(field_keys[s], fs.key, sizeof fs.key);
         double tw = units_now_ms();
         int closed = 0;
         float lo[3], hi[3];
