@@ -194,6 +194,13 @@ static int job_from_request(const job *flags, const cJSON *req, job *j, orf_err 
     return 0;
 }
 
+/* A float parameter as the JSON number a user would type (0.1, not
+ * 0.10000000149...), so keys match `dedup-cache key` on the same request. */
+static double key_number(float v)
+{
+    return round((double)v * 1e6) / 1e6;
+}
+
 /* The parameters that make the key, every one explicit. */
 static cJSON *key_request(const job *j, const char *input_hash)
 {
@@ -201,11 +208,11 @@ static cJSON *key_request(const job *j, const char *input_hash)
     cJSON_AddStringToObject(k, "mode", j->gp.mode == GEN_MODE_AUTO ? "auto"
                                                                    : field_mode_name((field_mode)j->gp.mode));
     cJSON_AddStringToObject(k, "mask", mask_method_name(j->gp.mask));
-    cJSON_AddNumberToObject(k, "depth", j->gp.field.depth);
+    cJSON_AddNumberToObject(k, "depth", key_number(j->gp.field.depth));
     cJSON_AddStringToObject(k, "back", field_back_name(j->gp.field.back));
-    cJSON_AddNumberToObject(k, "thickness", j->gp.field.thickness);
+    cJSON_AddNumberToObject(k, "thickness", key_number(j->gp.field.thickness));
     cJSON_AddBoolToObject(k, "invert", j->gp.field.invert);
-    cJSON_AddNumberToObject(k, "base", j->gp.field.base);
+    cJSON_AddNumberToObject(k, "base", key_number(j->gp.field.base));
     cJSON_AddStringToObject(k, "format", meshio_format_ext(j->format));
     cJSON *r = cJSON_AddObjectToObject(k, "resolution");
     cJSON_AddNumberToObject(r, "voxel", j->res[0]);

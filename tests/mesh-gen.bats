@@ -146,6 +146,18 @@ PY
     dedup-cache stats | jq -e '.hits >= 2'
 }
 
+@test "mesh-gen's key is the one dedup-cache computes for the same request" {
+    mk disc disc.png 64
+    k1=$(mesh-gen disc.png | jq -r -s '.[0].key')
+    k2=$(echo disc.png | dedup-cache key --program mesh-gen | jq -r .key)
+    [ "$k1" = "$k2" ]
+    k3=$(echo '{"image":"disc.png","depth":0.5,"mode":"extrude","thickness":0.3}' | mesh-gen | jq -r -s '.[0].key')
+    k4=$(echo '{"image":"disc.png","depth":0.5,"mode":"extrude","thickness":0.3}' | dedup-cache key --program mesh-gen | jq -r .key)
+    [ "$k3" = "$k4" ] && [ "$k3" != "$k1" ]
+    # and a lookup through dedup-cache answers with mesh-gen's records
+    echo disc.png | dedup-cache lookup --program mesh-gen | jq -e '.cached == true'
+}
+
 @test "the field is a cache object that starts with its magic" {
     mk disc disc.png 64
     key=$(mesh-gen disc.png | jq -r -s '.[0].field')
