@@ -479,7 +479,7 @@ int main(void)
         double lo = 1, hi = 0;
         for (int i = 0; i < 8; i++) {
             o.yaw_deg = 360.0f * (float)i / 8.0f;
-            char name[32];
+            char name[48];
             snprintf(name, sizeof name, "orbit%d-turn-%d", fixed, i);
             if (render(&orbit, &o, &img, name) < 0)
                 break;
