@@ -11,17 +11,22 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "backend.h"
 #include "cache.h"
 #include "gen.h"
 #include "imageio.h"
 #include "meshio.h"
 #include "ndjson.h"
+#include "record.h"
+#include "refine.h"
+#include "texture.h"
 #include "units.h"
 #include "version.h"
 
 static const char usage[] =
     "usage: mesh-gen [options] [IMAGE...]\n"
-    "turn images into a voxel preview and a rough mesh, streamed as NDJSON records.\n"
+    "turn images into a voxel preview and a rough mesh (with --progressive also the\n"
+    "refined and final meshes), streamed as NDJSON records.\n"
     "Images come from the arguments; '-' (or no argument) reads requests from stdin,\n"
     "one a line: a bare path or a JSON object {\"image\": PATH, ...}.\n"
     "\n"
@@ -35,6 +40,9 @@ static const char usage[] =
     "      --voxel-resolution N cells along the longer side at the voxel stage (32)\n"
     "      --rough-resolution N cells along the longer side at the rough stage (96)\n"
     "      --resolution N       both stages at once\n"
+    "  -p, --progressive        all four stages: voxel, rough, refined, final\n"
+    "      --backend B          auto, cpu, cuda: where meshes are cut (auto; else\n"
+    "                           $ORFEAS_BACKEND)\n"
     "  -f, --format FMT         glb, obj, ply, stl (glb)\n"
     "  -o, --out DIR            also write DIR/<stem>.<stage>.<ext>\n"
     "      --no-cache           do not look the request up (the results are still stored)\n"
@@ -49,9 +57,10 @@ static const char usage[] =
     "\n"
     "Every flag is also a request field (resolution as a number or\n"
     "{\"voxel\":N,\"rough\":N}; max_pixels, no_cache); the request's field wins.\n"
-    "exit status: 0 all done, 1 some records failed, 64 usage, 66 no input, 74 I/O error\n";
+    "exit status: 0 all done, 1 some records failed, 64 usage, 66 no input,\n"
+    "69 unavailable (--backend cuda without a device), 74 I/O error\n";
 
-enum { EX_OK = 0, EX_FAIL = 1, EX_USAGE_ = 64, EX_NOINPUT_ = 66, EX_IO = 74 };
+enum { EX_OK = 0, EX_FAIL = 1, EX_USAGE_ = 64, EX_NOINPUT_ = 66, EX_UNAVAILABLE_ = 69, EX_IO = 74 };
 
 static int quiet, verbose;
 
@@ -63,6 +72,8 @@ typedef struct job {
     const char *out;
     int no_cache;
     uint64_t max_pixels;
+    int progressive;     /* also the refined and final stages */
+    orf_backend backend; /* where stages are cut */
 } job;
 
 static int usage_error(const char *msg, const char *arg)
@@ -138,6 +149,7 @@ static int job_from_request(const job *flags, const cJSON *req, job *j, orf_err 
         {"depth", NDJSON_NUMBER},   {"back", NDJSON_STRING},    {"thickness", NDJSON_NUMBER},
         {"invert", NDJSON_BOOL},    {"base", NDJSON_NUMBER},    {"format", NDJSON_STRING},
         {"out", NDJSON_STRING},     {"no_cache", NDJSON_BOOL},  {"max_pixels", NDJSON_NUMBER},
+        {"progressive", NDJSON_BOOL}, {"backend", NDJSON_STRING},
     };
     if (ndjson_check_fields(req, types, sizeof types / sizeof types[0], e) < 0)
         return -1;
@@ -191,6 +203,10 @@ static int job_from_request(const job *flags, const cJSON *req, job *j, orf_err 
     }
     if ((s = ndjson_get_string(req, "out")))
         j->out = s;
+    if ((it = cJSON_GetObjectItemCaseSensitive(req, "progressive")))
+        j->progressive = cJSON_IsTrue(it);
+    if ((s = ndjson_get_string(req, "backend")) && backend_choose(s, &j->backend, e) < 0)
+        return -1;
     return 0;
 }
 
@@ -258,7 +274,7 @@ static void progress(const char *image, const char *stage, int pct)
         return;
     fprintf(stderr, "\rmesh-gen: %s %s %3d%%\033[K", image, stage, pct);
     if (pct >= 50)
-        fputc('\n', stderr);
+        fputc('\n', stderr); /* each stage on its own line from rough on */
 }
 
 /* Emit a record; a closed stdout ends the run quietly. */
@@ -283,6 +299,80 @@ static void *store_field(void *arg)
     field_store *fs = arg;
     fs->rc = cache_put_object(fs->cache, fs->data, fs->n, fs->key, &fs->err);
     return NULL;
+}
+
+/* The refined and final stages of --progressive, from the rough stage's
+ * field (fld; loaded from the cache by its key `fkey` when empty) and the
+ * image (img; decoded from `bytes` when empty, for the texture). 0 done,
+ * -1 failed (*e filled), 1 stop (stdout closed). */
+static int progressive_stages(orf_cache *cache, const job *j, const cJSON *req, const char *image,
+                              const char *key, const char *fkey, orf_field *fld, orf_image *img,
+                              const uint8_t *bytes, size_t nbytes, double t0, orf_err *e)
+{
+    if (!fld->sd && refine_load_field(cache, fkey, fld, e) < 0)
+        return -1;
+    if (!img->rgba && image_load_memory(bytes, nbytes, image, j->max_pixels, img, e) < 0)
+        return -1;
+    refine_params rp;
+    refine_params_default(&rp);
+    rp.texture = j->format == MESH_FMT_PLY   ? TEXTURE_COLORS
+                 : j->format == MESH_FMT_STL ? 0
+                                             : TEXTURE_UVS | TEXTURE_ATTACH;
+    for (int s = REFINE_REFINED; s <= REFINE_FINAL; s++) {
+        refine_stage st = (refine_stage)s;
+        orf_mesh m;
+        memset(&m, 0, sizeof m);
+        refine_facts f;
+        memset(&f, 0, sizeof f);
+        if (refine_from_field(fld, st, &rp, st == REFINE_FINAL ? img : NULL, &m, &f, e) < 0)
+            return -1;
+        double tw = units_now_ms();
+        uint8_t *blob = NULL;
+        size_t nblob = 0;
+        char obj[65], cpath[4096] = "", opath[4096] = "";
+        if (meshio_write_mem(&m, j->format, NULL, &blob, &nblob, e) < 0 ||
+            cache_put_object(cache, blob, nblob, obj, e) < 0 ||
+            (j->out && write_out(j->out, image, refine_stage_name(st), j->format, blob, nblob,
+                                 opath, sizeof opath, e) < 0)) {
+            free(blob);
+            mesh_free(&m);
+            return -1;
+        }
+        free(blob);
+        cache_object_path(cache, obj, cpath, sizeof cpath, NULL);
+        double ms_write = units_now_ms() - tw;
+        cJSON *rec = record_base(req);
+        ndjson_set(rec, "stage", cJSON_CreateString(refine_stage_name(st)));
+        ndjson_set(rec, "progress", cJSON_CreateNumber(refine_stage_progress(st)));
+        /* refine_from_field cuts on the CPU */
+        ndjson_set(rec, "backend", cJSON_CreateString("cpu"));
+        ndjson_set(rec, "grid", cJSON_CreateNumber(f.resolution));
+        ndjson_set(rec, "key", cJSON_CreateString(key));
+        ndjson_set(rec, "field", cJSON_CreateString(fkey));
+        ndjson_set(rec, "textured", cJSON_CreateBool(f.textured));
+        cJSON *d = record_decimation(&f);
+        if (d)
+            ndjson_set(rec, "decimation", d);
+        ndjson_set(rec, "mesh", record_mesh(obj, cpath, j->format, m.nverts, m.ntris,
+                                            f.stats.watertight, f.stats.bbox[0], f.stats.bbox[1]));
+        ndjson_set(rec, "cached", cJSON_CreateFalse());
+        ndjson_set(rec, "ms", cJSON_CreateNumber(round((units_now_ms() - t0) * 100) / 100));
+        if (j->out)
+            ndjson_set(rec, "out", cJSON_CreateString(opath));
+        mesh_free(&m);
+        progress(image, refine_stage_name(st), refine_stage_progress(st));
+        if (verbose && !quiet)
+            fprintf(stderr,
+                    "mesh-gen: %s %s: volume %.1f ms, extract %.1f ms, smooth %.1f ms, decimate "
+                    "%.1f ms, normals %.1f ms, texture %.1f ms, write %.1f ms\n",
+                    image, refine_stage_name(st), f.ms_volume, f.ms_extract, f.ms_smooth,
+                    f.ms_decimate, f.ms_normals, f.ms_texture, ms_write);
+        int w = emit(rec);
+        cJSON_Delete(rec);
+        if (w)
+            return 1;
+    }
+    return 0;
 }
 
 /* One request: 0 done, 1 failed (an error record was printed), -1 stop. */
@@ -362,6 +452,17 @@ static int run_one(orf_cache *cache, const job *flags, const cJSON *req)
                 if (w)
                     { rc = -1; goto done; }
             }
+            if (j.progressive) {
+                const char *fk = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(
+                    cJSON_GetArrayItem(list, 1), "field"));
+                int pr = fk ? progressive_stages(cache, &j, req, image, key, fk, &fld, &img, bytes,
+                                                 nbytes, t0, &e)
+                            : (orf_fail(&e, "cache_error", "%s: cached record has no field", image), -1);
+                if (pr < 0)
+                    goto fail;
+                if (pr > 0)
+                    { rc = -1; goto done; }
+            }
             rc = 0;
             goto done;
         }
@@ -401,7 +502,8 @@ static int run_one(orf_cache *cache, const job *flags, const cJSON *req)
         int threaded = pthread_create(&th, NULL, store_field, &fs) == 0;
         if (!threaded)
             store_field(&fs);
-        int cut = gen_stage(&fld, st, j.res[s], &mesh, &facts, &e);
+        backend_facts bf;
+        int cut = gen_stage_on(&j.backend, &fld, st, j.res[s], &mesh, &facts, &bf, &e);
         if (threaded)
             pthread_join(th, NULL);
         free(blob);
@@ -435,25 +537,14 @@ static int run_one(orf_cache *cache, const job *flags, const cJSON *req)
         cJSON_AddStringToObject(r, "mode", facts.mode);
         cJSON_AddStringToObject(r, "mask", facts.mask);
         cJSON_AddStringToObject(r, "why", facts.why);
-        cJSON_AddStringToObject(r, "backend", "cpu");
+        cJSON_AddStringToObject(r, "backend", bf.backend[0] ? bf.backend : "cpu");
+        if (bf.fallback[0])
+            cJSON_AddStringToObject(r, "fallback", bf.fallback);
         cJSON_AddNumberToObject(r, "grid", j.res[s]);
         cJSON_AddStringToObject(r, "key", key);
         cJSON_AddStringToObject(r, "field", field_keys[s]);
-        cJSON *m = cJSON_AddObjectToObject(r, "mesh");
-        cJSON_AddStringToObject(m, "object", mesh_keys[s]);
-        cJSON_AddStringToObject(m, "path", cpath);
-        cJSON_AddStringToObject(m, "format", meshio_format_ext(j.format));
-        cJSON_AddNumberToObject(m, "vertices", mesh.nverts);
-        cJSON_AddNumberToObject(m, "triangles", mesh.ntris);
-        cJSON_AddBoolToObject(m, "watertight", closed);
-        cJSON *bb = cJSON_AddArrayToObject(m, "bbox");
-        for (int c = 0; c < 2; c++) {
-            cJSON *corner = cJSON_CreateArray();
-            for (int k = 0; k < 3; k++)
-                cJSON_AddItemToArray(corner,
-                                     cJSON_CreateNumber(round((c ? hi[k] : lo[k]) * 1e6) / 1e6));
-            cJSON_AddItemToArray(bb, corner);
-        }
+        cJSON_AddItemToObject(r, "mesh", record_mesh(mesh_keys[s], cpath, j.format, mesh.nverts,
+                                                     mesh.ntris, closed, lo, hi));
         recs[s] = r;
 
         cJSON *rec = record_base(req);
@@ -492,6 +583,14 @@ static int run_one(orf_cache *cache, const job *flags, const cJSON *req)
             fprintf(stderr, "mesh-gen: %s: could not store the result: %s\n", image, e.message);
         cJSON_Delete(entry);
     }
+    if (j.progressive) {
+        int pr = progressive_stages(cache, &j, req, image, key, field_keys[1], &fld, &img, NULL, 0,
+                                    t0, &e);
+        if (pr < 0)
+            goto fail;
+        if (pr > 0)
+            { rc = -1; goto done; }
+    }
     rc = 0;
     goto done;
 
@@ -523,7 +622,7 @@ int main(int argc, char **argv)
 {
     enum {
         OPT_MASK = 256, OPT_BACK, OPT_THICK, OPT_INVERT, OPT_BASE, OPT_VRES, OPT_RRES, OPT_RES,
-        OPT_NOCACHE, OPT_MAXPX, OPT_CACHEDIR, OPT_TTL
+        OPT_NOCACHE, OPT_MAXPX, OPT_CACHEDIR, OPT_TTL, OPT_BACKEND
     };
     static const struct option opts[] = {
         {"mode", required_argument, NULL, 'm'},
@@ -537,6 +636,8 @@ int main(int argc, char **argv)
         {"rough-resolution", required_argument, NULL, OPT_RRES},
         {"resolution", required_argument, NULL, OPT_RES},
         {"format", required_argument, NULL, 'f'},
+        {"progressive", no_argument, NULL, 'p'},
+        {"backend", required_argument, NULL, OPT_BACKEND},
         {"out", required_argument, NULL, 'o'},
         {"no-cache", no_argument, NULL, OPT_NOCACHE},
         {"max-pixels", required_argument, NULL, OPT_MAXPX},
@@ -561,7 +662,7 @@ int main(int argc, char **argv)
     /* flags become a request object, checked by the same code as a request */
     cJSON *fl = cJSON_CreateObject();
     int c;
-    while ((c = getopt_long(argc, argv, "m:d:f:o:qvhV", opts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "m:d:f:o:pqvhV", opts, NULL)) != -1) {
         char *end;
         double v = 0;
         switch (c) {
@@ -572,6 +673,8 @@ int main(int argc, char **argv)
         case 'o': ndjson_set(fl, "out", cJSON_CreateString(optarg)); break;
         case OPT_INVERT: ndjson_set(fl, "invert", cJSON_CreateTrue()); break;
         case OPT_NOCACHE: ndjson_set(fl, "no_cache", cJSON_CreateTrue()); break;
+        case 'p': ndjson_set(fl, "progressive", cJSON_CreateTrue()); break;
+        case OPT_BACKEND: ndjson_set(fl, "backend", cJSON_CreateString(optarg)); break;
         case 'd':
         case OPT_THICK:
         case OPT_BASE:
@@ -628,9 +731,26 @@ int main(int argc, char **argv)
         default: cJSON_Delete(fl); fprintf(stderr, "mesh-gen: try 'mesh-gen --help'\n"); return EX_USAGE_;
         }
     }
+    /* the backend: --backend, else $ORFEAS_BACKEND, else auto; a request's
+     * "backend" field chooses again for that record */
+    if (!cJSON_GetObjectItemCaseSensitive(fl, "backend") &&
+        backend_choose(NULL, &flags.backend, &e) < 0) {
+        cJSON_Delete(fl);
+        if (strcmp(e.code, "unavailable") == 0) {
+            if (!quiet)
+                fprintf(stderr, "mesh-gen: %s\n", e.message);
+            return EX_UNAVAILABLE_;
+        }
+        return usage_error("%s", e.message);
+    }
     job base = flags;
     if (job_from_request(&base, fl, &flags, &e) < 0) {
         cJSON_Delete(fl);
+        if (strcmp(e.code, "unavailable") == 0) {
+            if (!quiet)
+                fprintf(stderr, "mesh-gen: %s\n", e.message);
+            return EX_UNAVAILABLE_;
+        }
         return usage_error("%s", e.message);
     }
     /* flags.out points into fl, which lives to the end */

@@ -148,17 +148,38 @@ int gen_mesh_closed(const orf_mesh *m, int *closed, orf_err *e)
 int gen_stage(const orf_field *fld, gen_stage_id s, int resolution, orf_mesh *m, gen_facts *facts,
               orf_err *e)
 {
+    return gen_stage_on(NULL, fld, s, resolution, m, facts, NULL, e);
+}
+
+int gen_stage_on(const orf_backend *b, const orf_field *fld, gen_stage_id s, int resolution,
+                 orf_mesh *m, gen_facts *facts, backend_facts *bf, orf_err *e)
+{
     memset(m, 0, sizeof *m);
+    orf_backend cpu = {BACKEND_CPU, DEVICE_PRECISION_FP32, 0};
+    if (!b)
+        b = &cpu;
+    backend_facts local;
+    if (!bf)
+        bf = &local;
+    memset(bf, 0, sizeof *bf);
     if (resolution == 0)
         resolution = s == GEN_VOXEL ? GEN_VOXEL_RESOLUTION : GEN_ROUGH_RESOLUTION;
-    double t0 = units_now_ms();
-    orf_volume vol;
-    if (volume_sample(fld, resolution, &vol, e) != 0)
-        return -1;
-    double t1 = units_now_ms();
-    int rc = s == GEN_VOXEL ? mc_voxels(&vol, m, e) : mc_extract(&vol, m, e);
+    double t0 = units_now_ms(), t1;
+    int rc;
+    if (s == GEN_VOXEL) {
+        orf_volume vol;
+        if (backend_volume_sample(b, fld, resolution, &vol, bf, e) != 0)
+            return -1;
+        t1 = units_now_ms();
+        rc = mc_voxels(&vol, m, e);
+        volume_free(&vol);
+    } else {
+        /* sampling and cutting are one call (on CUDA the volume stays on
+         * the device): the facts count it all as extraction */
+        t1 = t0;
+        rc = backend_extract(b, fld, resolution, m, bf, e);
+    }
     double t2 = units_now_ms();
-    volume_free(&vol);
     if (facts) {
         facts->ms_volume = t1 - t0;
         facts->ms_extract = t2 - t1;

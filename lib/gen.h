@@ -12,6 +12,7 @@
 #ifndef ORFEAS_GEN_H
 #define ORFEAS_GEN_H
 
+#include "backend.h"
 #include "err.h"
 #include "field.h"
 #include "image.h"
@@ -78,5 +79,12 @@ int gen_mesh_closed(const orf_mesh *m, int *closed, orf_err *e);
  * tetrahedra for GEN_ROUGH. The mesh has positions only, model units. */
 int gen_stage(const orf_field *fld, gen_stage_id s, int resolution, orf_mesh *m, gen_facts *facts,
               orf_err *e);
+
+/* gen_stage on backend b (backend.h; NULL: the CPU): the rough stage is
+ * backend_extract (sampled and cut on the device when b is CUDA), the voxel
+ * stage backend_volume_sample then the voxel faces on the CPU. `bf` (may be
+ * NULL) says what ran ("backend", "fallback"). Same mesh on every backend. */
+int gen_stage_on(const orf_backend *b, const orf_field *fld, gen_stage_id s, int resolution,
+                 orf_mesh *m, gen_facts *facts, backend_facts *bf, orf_err *e);
 
 #endif

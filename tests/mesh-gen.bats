@@ -251,3 +251,66 @@ PY
     run mandoc -Tlint -W warning "$page"
     assert_success
 }
+
+@test "--progressive streams voxel, rough, refined, final: watertight, textured final within its budget" {
+    mk figure fig.png 256
+    run --separate-stderr mesh-gen --progressive --out out fig.png
+    assert_success
+    printf '%s\n' "$output" | assert_ndjson
+    printf '%s\n' "$output" | jq -e -s --arg hex "$hex64" '
+        length == 4 and map(.stage) == ["voxel", "rough", "refined", "final"]
+        and map(.progress) == [25, 50, 75, 100]
+        and all(.[]; .mesh.watertight == true and (.mesh.object | test($hex)) and .backend == "cpu"
+                and (.field | test($hex)))
+        and (map(.key) | unique | length) == 1
+        and .[2].field == .[1].field and .[3].field == .[1].field
+        and .[2].mesh.triangles > .[1].mesh.triangles
+        and .[3].textured == true and .[3].decimation.target_met == true
+        and .[3].mesh.triangles <= 50000 and (.[0].ms <= .[1].ms and .[1].ms <= .[2].ms and .[2].ms <= .[3].ms)'
+    for s in voxel rough refined final; do
+        assert_file_exists "out/fig.$s.glb"
+    done
+    run node "$ROOT/tests/gltf-validate.js" out/fig.final.glb
+    assert_success
+    run meshtool stats out/fig.refined.glb
+    printf '%s\n' "$output" | jq -e '.watertight and .nonmanifold == 0 and .volume > 0'
+}
+
+@test "--progressive after a cache hit reads the field back and still makes all four stages" {
+    mk figure fig.png 128
+    mesh-gen fig.png > first.ndjson
+    run --separate-stderr mesh-gen --progressive fig.png
+    assert_success
+    printf '%s\n' "$output" | jq -e -s 'map(.stage) == ["voxel", "rough", "refined", "final"]
+        and .[0].cached == true and .[1].cached == true and .[2].cached == false
+        and all(.[]; .mesh.watertight == true)'
+    echo '{"image": "fig.png", "progressive": true, "id": 7}' | mesh-gen > req.ndjson
+    jq -e -s 'length == 4 and all(.[]; .id == 7)' req.ndjson
+}
+
+@test "--backend: cpu works and gives the same meshes; cuda without a device is 69 / unavailable; bad names 64" {
+    mk figure fig.png 128
+    run --separate-stderr mesh-gen --no-cache --backend cpu fig.png
+    assert_success
+    cpu=$(printf '%s\n' "$output" | jq -r '.mesh.object' | tr '\n' ' ')
+    printf '%s\n' "$output" | jq -e -s 'all(.[]; .backend == "cpu" and (has("fallback") | not))'
+    run --separate-stderr mesh-gen --no-cache --backend auto fig.png
+    assert_success
+    [ "$(printf '%s\n' "$output" | jq -r '.mesh.object' | tr '\n' ' ')" = "$cpu" ]
+    if "$ROOT/build/bin/gpu-stats" --require-gpu > /dev/null 2>&1; then
+        skip "a GPU is present: the unavailable path cannot be seen here"
+    fi
+    run --separate-stderr mesh-gen --backend cuda fig.png
+    [ "$status" -eq 69 ]
+    [ -z "$output" ]
+    [[ "$stderr" == *"cuda"* ]]
+    run --separate-stderr env ORFEAS_BACKEND=cuda mesh-gen fig.png
+    [ "$status" -eq 69 ]
+    run --separate-stderr env ORFEAS_BACKEND=cuda mesh-gen --backend cpu fig.png
+    assert_success
+    run --separate-stderr mesh-gen --backend gpu fig.png
+    [ "$status" -eq 64 ]
+    run --separate-stderr sh -c 'echo "{\"image\": \"fig.png\", \"backend\": \"cuda\"}" | mesh-gen'
+    [ "$status" -eq 1 ]
+    printf '%s\n' "$output" | jq -e '.error.code == "unavailable"'
+}
