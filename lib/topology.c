@@ -16,12 +16,48 @@ typedef struct half_edge {
     uint32_t forward; /* 1 when the triangle runs lo -> hi */
 } half_edge;
 
-static int cmp_half_edge(const void *a, const void *b)
+static int half_edge_before(const half_edge *x, const half_edge *y)
 {
-    const half_edge *x = a, *y = b;
-    if (x->key != y->key)
-        return x->key < y->key ? -1 : 1;
-    return x->tri < y->tri ? -1 : x->tri > y->tri;
+    return x->key != y->key ? x->key < y->key : x->tri < y->tri;
+}
+
+/* Sort half-edges by (key, tri) in linear time: a counting sort by the low
+ * vertex into `out`, then an insertion sort of each vertex's few edges.
+ * Returns -1 when memory runs out. */
+static int sort_half_edges(half_edge *he, size_t n, uint32_t nverts)
+{
+    size_t *start = calloc((size_t)nverts + 1, sizeof *start);
+    half_edge *out = malloc((n ? n : 1) * sizeof *out);
+    if (!start || !out) {
+        free(start);
+        free(out);
+        return -1;
+    }
+    for (size_t i = 0; i < n; i++)
+        start[(he[i].key >> 32) + 1]++;
+    for (uint32_t v = 0; v < nverts; v++)
+        start[v + 1] += start[v];
+    for (size_t i = 0; i < n; i++)
+        out[start[he[i].key >> 32]++] = he[i];
+    /* start[v] is now the end of v's run, which is where v + 1's begins */
+    size_t lo = 0;
+    for (uint32_t v = 0; v < nverts; v++) {
+        size_t hi = start[v];
+        for (size_t i = lo + 1; i < hi; i++) {
+            half_edge x = out[i];
+            size_t j = i;
+            while (j > lo && half_edge_before(&x, &out[j - 1])) {
+                out[j] = out[j - 1];
+                j--;
+            }
+            out[j] = x;
+        }
+        lo = hi;
+    }
+    memcpy(he, out, n * sizeof *he);
+    free(out);
+    free(start);
+    return 0;
 }
 
 static uint32_t uf_find(uint32_t *parent, uint32_t x)
@@ -128,7 +164,14 @@ int mesh_topology(const orf_mesh *m, mesh_stats *s, orf_err *e)
             n++;
         }
     }
-    qsort(he, n, sizeof *he, cmp_half_edge);
+    if (sort_half_edges(he, n, m->nverts) != 0) {
+        free(he);
+        free(vparent);
+        free(cparent);
+        free(first_root);
+        free(flag);
+        return orf_fail(e, "too_large", "out of memory for the topology of %u triangles", m->ntris);
+    }
     for (size_t i = 0; i < n;) {
         size_t j = i + 1;
         while (j < n && he[j].key == he[i].key)
