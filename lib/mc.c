@@ -29,11 +29,11 @@ int mc_extract(const orf_volume *v, orf_mesh *m, orf_err *e)
     }
     const float *f = v->f;
     long sy = nx, sz = (long)slab;
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (npts >= MC_PARALLEL_POINTS)
     for (long p = 0; p < (long)npts; p++)
         in[p] = f[p] > 0.0f;
     /* pass 1: crossing edges per point, vertices and triangles per slab */
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (npts >= MC_PARALLEL_POINTS)
     for (int k = 0; k < nz; k++) {
         uint64_t nv = 0, nt = 0;
         for (int j = 0; j < ny; j++)
@@ -79,7 +79,7 @@ int mc_extract(const orf_volume *v, orf_mesh *m, orf_err *e)
     uint32_t *idx = m->idx;
     float step = v->step;
     /* pass 2: vertex ids and positions */
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (npts >= MC_PARALLEL_POINTS)
     for (int k = 0; k < nz; k++) {
         uint32_t id = (uint32_t)vcount[k];
         for (int j = 0; j < ny; j++)
@@ -102,7 +102,7 @@ int mc_extract(const orf_volume *v, orf_mesh *m, orf_err *e)
             }
     }
     /* pass 3: triangles */
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (npts >= MC_PARALLEL_POINTS)
     for (int k = 0; k < nz - 1; k++) {
         size_t t = (size_t)tcount[k];
         for (int j = 0; j < ny - 1; j++)
