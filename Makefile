@@ -5,7 +5,7 @@
 #   make asan         the same tests on an AddressSanitizer + UBSan build
 #   make demo         install, build, and run the pipeline on the bundled sample
 #   make bench        the benchmarks (ratios against named anchors)
-#   make install      programs, man pages, completions under $(DESTDIR)$(PREFIX)
+#   make install      programs, scripts, man pages, completions under $(DESTDIR)$(PREFIX)
 #   make CUDA=0       force the CPU-only build even when nvcc is found
 
 VERSION := $(shell sed -n 's/^\#define ORFEAS_VERSION "\(.*\)"/\1/p' lib/version.h)
@@ -14,6 +14,7 @@ PREFIX  ?= /usr/local
 BINDIR  ?= $(PREFIX)/bin
 MANDIR  ?= $(PREFIX)/share/man
 COMPDIR ?= $(PREFIX)/share/bash-completion/completions
+DATADIR ?= $(PREFIX)/share/orfeas
 
 CC      ?= cc
 OPT     ?= -O2 -g
@@ -61,6 +62,9 @@ TOOL_SRC := $(wildcard tests/tools/*.c)
 TOOLS    := $(patsubst tests/tools/%.c,$(BUILD)/tests/tools/%,$(TOOL_SRC))
 MAN1     := $(wildcard man/*.1)
 MAN7     := $(wildcard man/*.7)
+# the batch and cron scripts go to bin/; the Slurm example to share/orfeas/
+SCRIPTS  := scripts/orfeas-batch scripts/orfeas-prune-cron
+EXAMPLES := scripts/orfeas-batch.slurm
 
 .SECONDARY:
 
@@ -169,14 +173,16 @@ bench: all
 	scripts/bench/run $(BUILD)
 
 install: all
-	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man7 $(DESTDIR)$(COMPDIR)
-	install -m 0755 $(PROGS) $(DESTDIR)$(BINDIR)/
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man7 $(DESTDIR)$(COMPDIR) $(DESTDIR)$(DATADIR)
+	install -m 0755 $(PROGS) $(SCRIPTS) $(DESTDIR)$(BINDIR)/
+	install -m 0644 $(EXAMPLES) $(DESTDIR)$(DATADIR)/
 	$(if $(MAN1),install -m 0644 $(MAN1) $(DESTDIR)$(MANDIR)/man1/)
 	$(if $(MAN7),install -m 0644 $(MAN7) $(DESTDIR)$(MANDIR)/man7/)
 	for p in $(notdir $(PROGS)); do install -m 0644 scripts/completion/orfeas.bash $(DESTDIR)$(COMPDIR)/$$p; done
 
 uninstall:
-	rm -f $(addprefix $(DESTDIR)$(BINDIR)/,$(notdir $(PROGS)))
+	rm -f $(addprefix $(DESTDIR)$(BINDIR)/,$(notdir $(PROGS) $(SCRIPTS)))
+	rm -f $(addprefix $(DESTDIR)$(DATADIR)/,$(notdir $(EXAMPLES)))
 	rm -f $(addprefix $(DESTDIR)$(MANDIR)/man1/,$(notdir $(MAN1)))
 	rm -f $(addprefix $(DESTDIR)$(MANDIR)/man7/,$(notdir $(MAN7)))
 	rm -f $(addprefix $(DESTDIR)$(COMPDIR)/,$(notdir $(PROGS)))

@@ -2,7 +2,7 @@
 # make install / uninstall into a DESTDIR, and the bash completion.
 load test_helper
 
-@test "make install puts programs, pages and completions under PREFIX; uninstall removes exactly them" {
+@test "make install puts programs, scripts, pages and completions under PREFIX; uninstall removes exactly them" {
     # make install rebuilds with the default flags: test it on the normal build only
     [[ $(basename "$BUILD") != build-asan ]] || skip "install is tested on the normal build"
     dest="$BATS_TEST_TMPDIR/dest"
@@ -17,6 +17,11 @@ load test_helper
         sec=${m##*.}
         assert_file_exist "$dest/usr/local/share/man/man$sec/$(basename "$m")"
     done
+    assert_file_executable "$dest/usr/local/bin/orfeas-batch"
+    assert_file_executable "$dest/usr/local/bin/orfeas-prune-cron"
+    assert_file_exist "$dest/usr/local/share/orfeas/orfeas-batch.slurm"
+    run "$dest/usr/local/bin/orfeas-batch" --help
+    assert_success
     run "$dest/usr/local/bin/mesh-gen" --version
     assert_success
     run make -s -C "$ROOT" uninstall BUILD="$BUILD" DESTDIR="$dest" PREFIX=/usr/local

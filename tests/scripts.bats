@@ -1,0 +1,159 @@
+#!/usr/bin/env bats
+# scripts/: orfeas-batch (a folder of images to a folder of GLB files, in
+# parallel, resumable through the cache) and orfeas-prune-cron.
+load test_helper
+
+batch() { "$ROOT/scripts/orfeas-batch" "$@"; }
+cron() { "$ROOT/scripts/orfeas-prune-cron" "$@"; }
+
+# The batch needs the real mesh-gen and mesh-refine (placeholders exit 69 on
+# any input) and tests/tools/mksample to draw its images.
+need_pipeline() {
+    # the script is what is tested here; the programs have their own suites
+    # under the sanitizers, where a batch of meshes takes minutes
+    [[ $(basename "$BUILD") != build-asan ]] || skip "orfeas-batch is tested on the normal build"
+    [ -x "$TOOLS/mksample" ] || skip "tests/tools/mksample is not built (it lands with mesh-gen)"
+    local p
+    for p in mesh-gen mesh-refine; do
+        "$p" </dev/null >/dev/null 2>&1 || skip "$p is still a placeholder"
+    done
+}
+
+# Three images: a disc, a figure with alpha, a black silhouette on white.
+three_images() {
+    mkdir -p in
+    "$TOOLS/mksample" disc in/disc.png 64
+    "$TOOLS/mksample" figure in/figure.png 64
+    "$TOOLS/mksample" silhouette in/silhouette.png 64
+}
+
+stat_of() { dedup-cache stats | jq -r ".$1"; }
+
+# Vertex and face counts of every output, as assimp reads them.
+counts() {
+    local f
+    for f in out/*.glb; do
+        echo "$f $(assimp info "$f" | grep -E '^(Vertices|Faces):' | tr -s ' ' | tr '\n' ' ')"
+    done
+}
+
+@test "orfeas-batch: three images, two jobs at once, each a valid GLB" {
+    need_pipeline
+    three_images
+    run --separate-stderr batch -j 2 in out
+    assert_success
+    [[ "$stderr" == *"3 images: 3 done, 0 cached, 0 failed"* ]]
+    for n in disc figure silhouette; do
+        assert_file_exist "out/$n.glb"
+        run gltf_validate "out/$n.glb"
+        assert_success
+    done
+    run find out -type f
+    assert_equal "${#lines[@]}" 3
+}
+
+@test "orfeas-batch: a second run answers everything from the cache and does no work" {
+    need_pipeline
+    three_images
+    batch -q -j 2 in out
+    before=$(counts)
+    stores=$(stat_of stores)
+    hits=$(stat_of hits)
+    run --separate-stderr batch -j 2 in out
+    assert_success
+    [[ "$stderr" == *"3 images: 0 done, 3 cached, 0 failed"* ]]
+    assert_equal "$(stat_of stores)" "$stores"
+    [ "$(stat_of hits)" -gt "$hits" ]
+    # the same meshes (mesh-refine rewrites --out files from the cache)
+    assert_equal "$(counts)" "$before"
+    [[ "$before" == *"Faces: "[1-9]* ]]
+    # a lost output comes back from the cache, still without work
+    rm out/figure.glb
+    run --separate-stderr batch -j 2 in out
+    assert_success
+    assert_file_exist out/figure.glb
+    assert_equal "$(stat_of stores)" "$stores"
+}
+
+@test "orfeas-batch: a bad image fails alone, is listed, and the run exits 1" {
+    need_pipeline
+    three_images
+    printf 'not a picture' >in/broken.png
+    run --separate-stderr batch -j 2 in out
+    assert_failure 1
+    [[ "$stderr" == *"4 images: 3 done, 0 cached, 1 failed"* ]]
+    [[ "$stderr" == *"failed: in/broken.png (bad_image"* ]]
+    for n in disc figure silhouette; do
+        run gltf_validate "out/$n.glb"
+        assert_success
+    done
+    assert_file_not_exist out/broken.glb
+}
+
+@test "orfeas-batch: shards share the work and a last run finds it all cached" {
+    need_pipeline
+    three_images
+    run --separate-stderr batch --shard 0/2 in out
+    assert_success
+    [[ "$stderr" == *"2 images: 2 done"* ]]
+    run --separate-stderr batch --shard 1/2 in out
+    assert_success
+    [[ "$stderr" == *"1 images: 1 done"* ]]
+    run --separate-stderr batch in out
+    assert_success
+    [[ "$stderr" == *"3 images: 0 done, 3 cached, 0 failed"* ]]
+}
+
+@test "orfeas-batch: --sshlogin runs through GNU parallel (this machine as ':')" {
+    need_pipeline
+    command -v parallel >/dev/null || skip "GNU parallel is not installed"
+    three_images
+    run --separate-stderr batch -S : -j 2 --format stl in out
+    assert_success
+    [[ "$stderr" == *"3 images: 3 done"* ]]
+    run assimp info out/disc.stl
+    assert_success
+}
+
+@test "orfeas-batch: usage errors and a missing input folder" {
+    run batch
+    assert_failure 64
+    run batch --format fbx in out
+    assert_failure 64
+    run batch -j 0 in out
+    assert_failure 64
+    run batch --shard 2/2 in out
+    assert_failure 64
+    run batch no-such-folder out
+    assert_failure 66
+    run batch --help
+    assert_success
+    assert_output --partial "usage: orfeas-batch"
+}
+
+@test "orfeas-prune-cron: silent on success, honours ORFEAS_CACHE_DIR and the limits" {
+    printf 'some bytes' >blob
+    dedup-cache -q put blob >/dev/null
+    export ORFEAS_CACHE_DIR="$BATS_TEST_TMPDIR/other"
+    run --separate-stderr cron
+    assert_success
+    assert_output ""
+    assert_equal "$stderr" ""
+    assert_dir_exist "$BATS_TEST_TMPDIR/other/stats"
+    # the limits reach dedup-cache: a bad one is its usage error, passed through
+    ORFEAS_PRUNE_MAX_AGE=soon run --separate-stderr cron
+    assert_failure 64
+    [[ "$stderr" == *"soon"* ]]
+    ORFEAS_PRUNE_MAX_SIZE=lots run --separate-stderr cron
+    assert_failure 64
+    [[ "$stderr" == *"lots"* ]]
+}
+
+@test "orfeas-prune-cron: an unusable cache folder is an error on stderr and a non-zero status" {
+    printf 'a file\n' >plain
+    ORFEAS_CACHE_DIR="$BATS_TEST_TMPDIR/plain/cache" run --separate-stderr cron
+    assert_failure 74
+    assert_output ""
+    [[ "$stderr" == *"orfeas-prune-cron: dedup-cache prune failed with status 74"* ]]
+    [[ "$stderr" == *"plain/cache"* ]]
+}
