@@ -378,13 +378,22 @@ static int cmd_filter(orf_cache *c, int lookup, const char *program)
             emit(req); /* unchanged */
             continue;
         }
-        /* The cached record, with the request's own fields (id, ...) it lacks. */
-        for (cJSON *m = req->child; m; m = m->next)
-            if (m->string && !cJSON_GetObjectItemCaseSensitive(rec, m->string))
-                cJSON_AddItemToObject(rec, m->string, cJSON_Duplicate(m, 1));
-        ndjson_set(rec, "cached", cJSON_CreateTrue());
-        ndjson_set(rec, "key", cJSON_CreateString(key));
-        emit(rec);
+        /* The cached record (or each of them, when the work made several:
+         * mesh-gen stores its voxel and rough records as {"records": [...]}),
+         * with the request's own fields (id, ...) it lacks. */
+        const cJSON *list = cJSON_GetObjectItemCaseSensitive(rec, "records");
+        int n = cJSON_IsArray(list) ? cJSON_GetArraySize(list) : 0;
+        for (int i = 0; i < (n ? n : 1); i++) {
+            cJSON *out = n ? cJSON_Duplicate(cJSON_GetArrayItem(list, i), 1) : rec;
+            for (cJSON *m = req->child; m; m = m->next)
+                if (m->string && !cJSON_GetObjectItemCaseSensitive(out, m->string))
+                    cJSON_AddItemToObject(out, m->string, cJSON_Duplicate(m, 1));
+            ndjson_set(out, "cached", cJSON_CreateTrue());
+            ndjson_set(out, "key", cJSON_CreateString(key));
+            emit(out);
+        }
+        if (n)
+            cJSON_Delete(rec);
         cJSON_Delete(req);
     }
     ndjson_reader_close(rd);

@@ -278,6 +278,16 @@ static void progress(const char *image, const char *stage, int pct)
 }
 
 /* Emit a record; a closed stdout ends the run quietly. */
+/* The file written into --out is named in the record's mesh object, as
+ * mesh-refine does: a top-level "out" is the request's folder, which a
+ * downstream mesh-refine reads as its own. */
+static void set_mesh_out(cJSON *rec, const char *path)
+{
+    cJSON *mesh = cJSON_GetObjectItemCaseSensitive(rec, "mesh");
+    if (cJSON_IsObject(mesh))
+        ndjson_set(mesh, "out", cJSON_CreateString(path));
+}
+
 static int emit(const cJSON *rec)
 {
     if (ndjson_write(stdout, rec) < 0)
@@ -358,7 +368,7 @@ static int progressive_stages(orf_cache *cache, const job *j, const cJSON *req, 
         ndjson_set(rec, "cached", cJSON_CreateFalse());
         ndjson_set(rec, "ms", cJSON_CreateNumber(round((units_now_ms() - t0) * 100) / 100));
         if (j->out)
-            ndjson_set(rec, "out", cJSON_CreateString(opath));
+            set_mesh_out(rec, opath);
         mesh_free(&m);
         progress(image, refine_stage_name(st), refine_stage_progress(st));
         if (verbose && !quiet)
@@ -393,6 +403,16 @@ static int run_one(orf_cache *cache, const job *flags, const cJSON *req)
     size_t nblob = 0;
     int rc = 1;
     double t0 = units_now_ms();
+
+    /* A finished record (a `dedup-cache lookup` hit, or an upstream error)
+     * passes through unchanged: only requests are work. */
+    if (cJSON_IsObject(cJSON_GetObjectItemCaseSensitive(req, "error")) ||
+        (cJSON_IsString(cJSON_GetObjectItemCaseSensitive(req, "stage")) &&
+         cJSON_IsObject(cJSON_GetObjectItemCaseSensitive(req, "mesh")))) {
+        if (emit(req))
+            return -1;
+        return cJSON_IsObject(cJSON_GetObjectItemCaseSensitive(req, "error")) ? 1 : 0;
+    }
 
     if (job_from_request(flags, req, &j, &e) < 0) {
         if (image) {
@@ -444,7 +464,7 @@ static int run_one(orf_cache *cache, const job *flags, const cJSON *req)
                         goto fail;
                     }
                     free(data);
-                    ndjson_set(rec, "out", cJSON_CreateString(path));
+                    set_mesh_out(rec, path);
                 }
                 progress(image, gen_stage_name((gen_stage_id)s), gen_stage_progress((gen_stage_id)s));
                 int w = emit(rec);
@@ -553,7 +573,7 @@ static int run_one(orf_cache *cache, const job *flags, const cJSON *req)
         ndjson_set(rec, "cached", cJSON_CreateFalse());
         ndjson_set(rec, "ms", cJSON_CreateNumber(round((units_now_ms() - t0) * 100) / 100));
         if (j.out)
-            ndjson_set(rec, "out", cJSON_CreateString(opath));
+            set_mesh_out(rec, opath);
         progress(image, gen_stage_name(st), gen_stage_progress(st));
         if (verbose && !quiet)
             fprintf(stderr,

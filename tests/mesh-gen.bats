@@ -174,7 +174,7 @@ PY
     [ "$(ls -A res | wc -l)" -eq 2 ]   # no temporary file left
     p=$(printf '%s\n' "$output" | jq -r -s '.[1].mesh.path')
     cmp "$p" res/fig.rough.glb
-    printf '%s\n' "$output" | jq -e -s '.[1].out == "res/fig.rough.glb"'
+    printf '%s\n' "$output" | jq -e -s '.[1].mesh.out == "res/fig.rough.glb"'
     # a hit writes them too
     rm -r res
     mesh-gen --out res fig.png | jq -e -s 'all(.[]; .cached)'
@@ -313,4 +313,29 @@ PY
     run --separate-stderr sh -c 'echo "{\"image\": \"fig.png\", \"backend\": \"cuda\"}" | mesh-gen'
     [ "$status" -eq 1 ]
     printf '%s\n' "$output" | jq -e '.error.code == "unavailable"'
+}
+
+@test "dedup-cache lookup | mesh-gen: hits pass through as they are, only misses are work" {
+    mk figure a.png 128
+    mk disc b.png 128
+    mesh-gen a.png > first.ndjson
+    stores=$(dedup-cache stats | jq .stores)
+    run --separate-stderr bash -c 'printf "a.png\n{\"image\":\"b.png\",\"id\":7}\n" | dedup-cache lookup | mesh-gen'
+    assert_success
+    printf '%s\n' "$output" | jq -e -s '
+        length == 4
+        and [.[0].stage, .[1].stage, .[2].stage, .[3].stage] == ["voxel", "rough", "voxel", "rough"]
+        and .[0].cached and .[1].cached and (.[2].cached | not) and (.[3].cached | not)
+        and .[2].id == 7 and .[3].id == 7'
+    # the hits are the records of the first run
+    assert_equal "$(printf '%s\n' "$output" | jq -s -c '[.[0].mesh.object, .[1].mesh.object]')" \
+                 "$(jq -s -c '[.[0].mesh.object, .[1].mesh.object]' first.ndjson)"
+    # only b.png was computed and stored
+    [ "$(dedup-cache stats | jq .stores)" -gt "$stores" ]
+}
+
+@test "an error record from upstream passes through and counts as failed" {
+    run --separate-stderr mesh-gen - <<<'{"image":"x.png","error":{"code":"bad_image","message":"x.png: upstream"}}'
+    assert_failure 1
+    assert_equal "$(jq -r .error.message <<<"$output")" "x.png: upstream"
 }
