@@ -169,6 +169,10 @@ asan: deps
 demo: deps all
 	scripts/demo $(BUILD)
 
+# The README's gallery: samples/*.png through the pipeline into docs/gallery/.
+gallery: all
+	scripts/gallery $(BUILD)
+
 bench: all
 	scripts/bench/run $(BUILD)
 
