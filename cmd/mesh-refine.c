@@ -428,8 +428,6 @@ static void add_decimation(cJSON *rec, const refine_facts *f)
     cJSON_AddNumberToObject(d, "triangles_before", f->decimation.triangles_before);
     cJSON_AddNumberToObject(d, "error", f->decimation.error);
     cJSON_AddBoolToObject(d, "target_met", f->decimation.target_met);
-    if (f->fallback)
-        cJSON_AddBoolToObject(d, "fallback", 1);
     ndjson_set(rec, "decimation", d);
 }
 

@@ -58,8 +58,6 @@ typedef struct refine_facts {
     repair_report repair;
     int decimated;            /* 1: decimation ran and `decimation` holds its report */
     decimate_report decimation;
-    int fallback;             /* 1: the first decimation broke watertightness and was redone
-                                 (see refine.c's finish) */
     uint32_t target;          /* the triangle budget asked for (0: none) */
     int textured;             /* 1: the image was projected onto the mesh */
     mesh_stats stats;         /* mesh_topology() of the result */
