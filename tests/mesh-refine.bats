@@ -44,36 +44,23 @@ check_shape() {
     jq -e '.sharp_share <= 0.005' c.json
 }
 
-# Known failures, measured (see the report of branch refinecmd): meshoptimizer
-# 0.18's simplify (lib/decimate.c) does not test the link condition and leaves
-# fins and folded slivers on the 256-grid marching-tetrahedra meshes, and the
-# thin-part silhouette loses ~0.5 px a side at extraction 256 from a 320-cell
-# field (lib/volume.c's rim). The criteria stay as the issue sets them.
-known() {
-    [ -n "$ORFEAS_STRICT" ] || skip "$1 (ORFEAS_STRICT=1 runs it)"
-}
-
 @test "disc: watertight, manifold, silhouette, dihedral, budget, valid textured GLB" {
     check_shape disc
 }
 
 @test "ring (a hole): watertight, manifold, silhouette, dihedral, budget, valid textured GLB" {
-    known "decimation leaves a fin on the ring now and then"
     check_shape ring
 }
 
 @test "islands: watertight, manifold, silhouette, dihedral, budget, valid textured GLB" {
-    known "0.67% sharp edges after decimation"
     check_shape islands
 }
 
 @test "thin L: watertight, manifold, silhouette, dihedral, budget, valid textured GLB" {
-    known "thin-part silhouette IoU 0.91-0.96 < 0.98"
     check_shape thin-l
 }
 
 @test "blob: watertight, manifold, silhouette, dihedral, budget, valid textured GLB" {
-    known "0.5-0.7% sharp edges after decimation"
     check_shape blob
 }
 
