@@ -115,11 +115,25 @@ static int finish(orf_mesh *m, const refine_params *p, refine_facts *f, orf_err 
     return 0;
 }
 
+/* Record what ran: the last stage's backend, a fallback if any stage had one. */
+static void note_backend(refine_facts *f, const backend_facts *bf)
+{
+    snprintf(f->backend, sizeof f->backend, "%s", bf->backend);
+    if (bf->fallback[0])
+        snprintf(f->fallback, sizeof f->fallback, "%s", bf->fallback);
+}
+
 static int smooth_step(orf_mesh *m, const refine_params *p, refine_facts *f, orf_err *e)
 {
     double t0 = units_now_ms();
-    if (p->smooth > 0 && mesh_smooth_taubin(m, p->smooth, SMOOTH_LAMBDA, SMOOTH_MU, e) != 0)
-        return -1;
+    orf_backend cpu = {BACKEND_CPU, DEVICE_PRECISION_FP32, 0};
+    backend_facts bf;
+    if (p->smooth > 0) {
+        if (backend_smooth_taubin(p->backend ? p->backend : &cpu, m, p->smooth, SMOOTH_LAMBDA,
+                                  SMOOTH_MU, &bf, e) != 0)
+            return -1;
+        note_backend(f, &bf);
+    }
     f->smooth = p->smooth;
     f->ms_smooth = units_now_ms() - t0;
     return 0;
@@ -133,20 +147,21 @@ int refine_from_field(const orf_field *fld, refine_stage s, const refine_params 
         f = &local;
     memset(f, 0, sizeof *f);
     memset(m, 0, sizeof *m);
+    snprintf(f->backend, sizeof f->backend, "cpu");
     if (refine_params_check(p, e) != 0)
         return -1;
     double t0 = units_now_ms();
     f->resolution = s == REFINE_REFINED ? p->refined_resolution : p->resolution;
-    orf_volume vol;
-    if (volume_sample(fld, f->resolution, &vol, e) != 0)
-        return -1;
-    double t1 = units_now_ms();
-    int rc = mc_extract(&vol, m, e);
-    volume_free(&vol);
-    f->ms_volume = t1 - t0;
-    f->ms_extract = units_now_ms() - t1;
-    if (rc != 0)
+    orf_backend cpu = {BACKEND_CPU, DEVICE_PRECISION_FP32, 0};
+    backend_facts bf;
+    snprintf(f->backend, sizeof f->backend, "%s", backend_name(p->backend ? p->backend->kind : BACKEND_CPU));
+    /* sampling and extraction in one call (on CUDA the volume stays on the
+     * device): their time is ms_extract */
+    if (backend_extract(p->backend ? p->backend : &cpu, fld, f->resolution, m, &bf, e) != 0)
         goto fail;
+    note_backend(f, &bf);
+    f->ms_volume = 0;
+    f->ms_extract = units_now_ms() - t0;
     if (m->ntris == 0) {
         orf_fail(e, "no_foreground", "the %s stage found no surface at %d cells",
                  refine_stage_name(s), f->resolution);
@@ -185,8 +200,10 @@ int refine_from_mesh(orf_mesh *m, refine_stage s, int already_refined, const ref
     refine_facts local;
     if (!f)
         f = &local;
-    if (!already_refined)
+    if (!already_refined) {
         memset(f, 0, sizeof *f);
+        snprintf(f->backend, sizeof f->backend, "cpu");
+    }
     if (refine_params_check(p, e) != 0)
         return -1;
     double t0 = units_now_ms();
