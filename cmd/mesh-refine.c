@@ -1,11 +1,13 @@
 /* mesh-refine - turn mesh-gen records or mesh files into refined and final meshes.
  *
  * Options, the NDJSON loop and the records; the work is lib/refine.c.
- * A record with "field" is re-extracted from the cached field; the first
- * record of each field key in a run is refined and later records with the
- * same key (mesh-gen's voxel and rough records of one image) are dropped, so
- * `mesh-gen a.png | mesh-refine` does the work once. A record with "mesh"
- * (a path, or an object with "path") or a bare path is refined as a mesh. */
+ * A mesh-gen record (one with "field", "progress" and a stage other than
+ * refined or final) passes through unchanged, in order; one that is not the
+ * "voxel" record is then re-extracted from its cached field, once per field
+ * key in a run (a repeated record is passed through only), so
+ * `mesh-gen a.png | mesh-refine` prints voxel, rough, refined and final. A
+ * request with "field" alone is refined; a record with "mesh" (a path, or
+ * an object with "path") or a bare path is refined as a mesh. */
 #include <errno.h>
 #include <getopt.h>
 #include <math.h>
@@ -17,6 +19,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "backend.h"
 #include "cache.h"
 #include "imageio.h"
 #include "meshio.h"
@@ -27,6 +30,7 @@
 #include "version.h"
 
 #define EX_USAGE 64
+#define EX_UNAVAILABLE 69
 
 static const char usage[] =
     "usage: mesh-refine [options] [FILE...]\n"
@@ -40,6 +44,8 @@ static const char usage[] =
     "      --smooth N             Taubin iterations, 0 for none (default 10)\n"
     "      --max-triangles N      final triangle budget (default 50000; 0: only --max-error)\n"
     "      --max-error E          final decimation error bound, model units (default none)\n"
+    "      --backend B            auto, cpu or cuda for extraction and smoothing\n"
+    "                             (default $ORFEAS_BACKEND, else auto)\n"
     "      --format F             glb, obj, ply or stl (default glb)\n"
     "  -o, --out DIR              also write <stem>.<ext> into DIR\n"
     "      --fill-holes N         fill holes of at most N boundary edges (default 0: none)\n"
@@ -68,6 +74,8 @@ typedef struct options {
     int jobs, unordered, quiet, verbose;
     const char *cache_dir;
     double ttl;
+    const char *backend;
+    orf_backend be;
 } options;
 
 static options opt;
@@ -119,6 +127,7 @@ typedef struct job_params {
     const char *out;
     int no_cache;
     uint32_t max_tris_in;
+    orf_backend be;
 } job_params;
 
 static const ndjson_field known_fields[] = {
@@ -129,7 +138,7 @@ static const ndjson_field known_fields[] = {
     {"fill_holes", NDJSON_INTEGER},    {"weld", NDJSON_NUMBER},
     {"floaters", NDJSON_NUMBER},       {"no_cache", NDJSON_BOOL},
     {"max_triangles_in", NDJSON_INTEGER}, {"field", NDJSON_STRING},
-    {"image", NDJSON_STRING},
+    {"image", NDJSON_STRING},          {"backend", NDJSON_STRING},
 };
 
 static double num(const cJSON *req, const char *name, double def)
@@ -148,6 +157,7 @@ static int job_params_of(const cJSON *req, job_params *jp, orf_err *e)
     jp->out = opt.out;
     jp->no_cache = opt.no_cache;
     jp->max_tris_in = opt.max_tris_in;
+    jp->be = opt.be;
     /* a record from mesh-gen (or mesh-refine) carries its own "stage" and
      * "progress": only a request without "progress" asks for a stage */
     const char *s = ndjson_get_string(req, "stage");
@@ -185,6 +195,9 @@ static int job_params_of(const cJSON *req, job_params *jp, orf_err *e)
     if (v < 0 || v > 4e9)
         return orf_fail(e, "bad_request", "max_triangles_in %g is outside 0..4000000000", v);
     jp->max_tris_in = (uint32_t)v;
+    if ((s = ndjson_get_string(req, "backend")) && backend_choose(s, &jp->be, e) != 0)
+        return -1;
+    jp->rp.backend = &jp->be;
     jp->rp.texture = jp->format == MESH_FMT_PLY   ? TEXTURE_COLORS
                      : jp->format == MESH_FMT_STL ? 0
                                                   : TEXTURE_UVS | TEXTURE_ATTACH;
@@ -250,8 +263,10 @@ static void stem_of(const char *path, char *out, size_t n)
 typedef struct job {
     cJSON *req;                /* the request (owned) */
     long line;
-    cJSON *recs[2];            /* records made, in order */
+    cJSON *recs[3];            /* records made, in order */
     int nrecs;
+    int pass;                  /* 1: emit the request itself first (a mesh-gen record) */
+    int skip;                  /* 1: only that (voxel records, fields already refined) */
     int failed;
 } job;
 
@@ -333,7 +348,8 @@ static int store_mesh(const orf_mesh *m, const job_params *jp, const char *stem,
 static cJSON *base_record(const cJSON *req, refine_stage s)
 {
     cJSON *rec = cJSON_Duplicate(req, 1);
-    static const char *const drop[] = {"error", "warnings", "repair", "decimation", "cached", "ms", "key"};
+    static const char *const drop[] = {"error", "warnings", "repair", "decimation", "cached", "ms", "key",
+                                       "fallback"};
     for (size_t i = 0; i < sizeof drop / sizeof drop[0]; i++)
         cJSON_DeleteItemFromObjectCaseSensitive(rec, drop[i]);
     ndjson_set(rec, "stage", cJSON_CreateString(refine_stage_name(s)));
@@ -402,7 +418,7 @@ static void done_record(job *j, const job_params *jp, cJSON *rec, const char *ke
     if (g_cache && !jp->no_cache) {
         /* what a hit gives back: the results, not the request's own fields */
         cJSON *stored = cJSON_CreateObject();
-        static const char *const keep[] = {"stage", "progress", "backend", "field", "mesh",
+        static const char *const keep[] = {"stage", "progress", "backend", "fallback", "field", "mesh",
                                            "repair", "decimation", "warnings", "textured"};
         for (size_t i = 0; i < sizeof keep / sizeof keep[0]; i++) {
             const cJSON *v = cJSON_GetObjectItemCaseSensitive(rec, keep[i]);
@@ -428,9 +444,15 @@ static void add_decimation(cJSON *rec, const refine_facts *f)
     cJSON_AddNumberToObject(d, "triangles_before", f->decimation.triangles_before);
     cJSON_AddNumberToObject(d, "error", f->decimation.error);
     cJSON_AddBoolToObject(d, "target_met", f->decimation.target_met);
-    if (f->fallback)
-        cJSON_AddBoolToObject(d, "fallback", 1);
     ndjson_set(rec, "decimation", d);
+}
+
+/* "backend" from what ran, "fallback" only when there was one. */
+static void set_backend(cJSON *rec, const refine_facts *f)
+{
+    ndjson_set(rec, "backend", cJSON_CreateString(f->backend[0] ? f->backend : "cpu"));
+    if (f->fallback[0])
+        ndjson_set(rec, "fallback", cJSON_CreateString(f->fallback));
 }
 
 static void verbose_facts(const char *name, refine_stage s, const refine_facts *f)
@@ -499,6 +521,7 @@ static void run_field(job *j, const job_params *jp, const char *fkey)
         }
         mesh_free(&m);
         ndjson_set(rec, "field", cJSON_CreateString(fkey));
+        set_backend(rec, &f);
         ndjson_set(rec, "textured", cJSON_CreateBool(f.textured));
         add_decimation(rec, &f);
         if (s == REFINE_FINAL && warn)
@@ -577,6 +600,7 @@ static void run_mesh(job *j, const job_params *jp, const char *path)
             cJSON_Delete(rec);
             goto fail;
         }
+        set_backend(rec, &f);
         if (f.repaired)
             ndjson_set(rec, "repair", repair_json(&f));
         add_decimation(rec, &f);
@@ -605,6 +629,10 @@ static void run_job(job *j)
 {
     orf_err e;
     job_params jp;
+    if (j->pass)
+        emit(j, cJSON_Duplicate(j->req, 1));
+    if (j->skip)
+        return;
     if (job_params_of(j->req, &jp, &e))
         return fail_job(j, &e);
     const char *fkey = ndjson_get_string(j->req, "field");
@@ -629,8 +657,17 @@ static void *worker(void *arg)
 
 /* ---- the stream ------------------------------------------------------- */
 
+/* A mesh-gen record: "field", "progress" and a stage of mesh-gen's. */
+static int is_gen_record(const cJSON *req)
+{
+    const char *st = ndjson_get_string(req, "stage");
+    return st && strcmp(st, "refined") && strcmp(st, "final") &&
+           ndjson_get_string(req, "field") && cJSON_GetObjectItemCaseSensitive(req, "progress") &&
+           !cJSON_GetObjectItemCaseSensitive(req, "error");
+}
+
 /* Field keys already refined in this run: later records of the same field
- * (mesh-gen's voxel and rough records of one image) are dropped. */
+ * are not refined again. */
 static char (*seen)[65];
 static size_t nseen, capseen;
 
@@ -693,13 +730,21 @@ static void take(job *batch, int *n, cJSON *req, long line, const orf_err *e)
         g_failed = 1;
         return;
     }
-    if (seen_before(req)) {
-        if (opt.verbose && !opt.quiet)
-            fprintf(stderr, "mesh-refine: line %ld: field already refined in this run, dropped\n", line);
-        cJSON_Delete(req);
-        return;
+    int gen = is_gen_record(req);
+    const char *st = ndjson_get_string(req, "stage");
+    int skip = gen && !strcmp(st, "voxel");
+    if (!skip && seen_before(req)) {
+        if (!gen) {
+            if (opt.verbose && !opt.quiet)
+                fprintf(stderr, "mesh-refine: line %ld: field already refined in this run, dropped\n", line);
+            cJSON_Delete(req);
+            return;
+        }
+        skip = 1;
     }
     batch[*n].req = req;
+    batch[*n].pass = gen;
+    batch[*n].skip = skip;
     batch[*n].line = line;
     if (++*n == opt.jobs) {
         run_batch(batch, *n);
@@ -739,7 +784,7 @@ static int is_ndjson_name(const char *p)
 int main(int argc, char **argv)
 {
     enum { O_STAGE = 256, O_RES, O_RRES, O_SMOOTH, O_MAXT, O_MAXE, O_FORMAT, O_FILL, O_WELD,
-           O_FLOAT, O_MAXTIN, O_UNORD, O_NOCACHE, O_CDIR, O_TTL };
+           O_FLOAT, O_MAXTIN, O_UNORD, O_NOCACHE, O_CDIR, O_TTL, O_BACKEND };
     static const struct option opts[] = {
         {"stage", required_argument, NULL, O_STAGE},
         {"resolution", required_argument, NULL, O_RES},
@@ -758,6 +803,7 @@ int main(int argc, char **argv)
         {"no-cache", no_argument, NULL, O_NOCACHE},
         {"cache-dir", required_argument, NULL, O_CDIR},
         {"ttl", required_argument, NULL, O_TTL},
+        {"backend", required_argument, NULL, O_BACKEND},
         {"quiet", no_argument, NULL, 'q'},
         {"verbose", no_argument, NULL, 'v'},
         {"help", no_argument, NULL, 'h'},
@@ -835,6 +881,7 @@ int main(int argc, char **argv)
             if (units_parse_duration(optarg, &opt.ttl, &e))
                 return usage_error("--ttl: %s", e.message);
             break;
+        case O_BACKEND: opt.backend = optarg; break;
         case 'q': opt.quiet = 1; break;
         case 'v': opt.verbose = 1; break;
         case 'h': fputs(usage, stdout); return 0;
@@ -844,6 +891,13 @@ int main(int argc, char **argv)
     }
     if (opt.rp.max_triangles == 0 && opt.rp.max_error <= 0)
         return usage_error("--max-triangles 0 needs --max-error: the final stage needs a target");
+    if (backend_choose(opt.backend, &opt.be, &e) != 0) {
+        if (strcmp(e.code, "unavailable") == 0) {
+            fprintf(stderr, "mesh-refine: %s\n", e.message);
+            return EX_UNAVAILABLE;
+        }
+        return usage_error("%s", e.message);
+    }
     signal(SIGPIPE, SIG_IGN);
     /* the cache holds the fields; --no-cache only skips request entries */
     if (cache_open(&g_cache, opt.cache_dir, opt.ttl, &e) != 0) {

@@ -1,5 +1,9 @@
+/* decimate.c - quadric-error edge collapse that keeps manifoldness (see
+ * decimate.h), meshopt_simplify for comparison, and meshoptimizer's
+ * vertex-cache and vertex-fetch ordering. */
 #include "decimate.h"
 
+#include <math.h>
 #include <meshoptimizer.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,8 +24,9 @@ static int check_indices(const orf_mesh *m, orf_err *e)
 }
 
 /* Order `idx` (n indices into m's vertices) for the cache and fetch, and make
- * it m's index buffer with the vertices compacted. Takes ownership of idx. */
-static int reorder_into(orf_mesh *m, unsigned *idx, size_t n, orf_err *e)
+ * it m's index buffer with the vertices compacted. newpos (3 nverts, or NULL
+ * for m->pos) are the positions to keep. Takes ownership of idx and newpos. */
+static int reorder_into(orf_mesh *m, unsigned *idx, float *newpos, size_t n, orf_err *e)
 {
     unsigned *cache = malloc((n ? n : 1) * sizeof *cache);
     unsigned *remap = malloc(((size_t)m->nverts + 1) * sizeof *remap);
@@ -29,6 +34,7 @@ static int reorder_into(orf_mesh *m, unsigned *idx, size_t n, orf_err *e)
         free(cache);
         free(remap);
         free(idx);
+        free(newpos);
         return orf_fail(e, "too_large", "out of memory reordering %u vertices", m->nverts);
     }
     meshopt_optimizeVertexCache(cache, idx, n, m->nverts);
@@ -47,10 +53,12 @@ static int reorder_into(orf_mesh *m, unsigned *idx, size_t n, orf_err *e)
         free(col);
         free(cache);
         free(remap);
+        free(newpos);
         return orf_fail(e, "too_large", "out of memory reordering %u vertices", m->nverts);
     }
     meshopt_remapIndexBuffer(cache, cache, n, remap);
-    meshopt_remapVertexBuffer(pos, m->pos, m->nverts, 3 * sizeof(float), remap);
+    meshopt_remapVertexBuffer(pos, newpos ? newpos : m->pos, m->nverts, 3 * sizeof(float), remap);
+    free(newpos);
     if (nrm)
         meshopt_remapVertexBuffer(nrm, m->nrm, m->nverts, 3 * sizeof(float), remap);
     if (uv)
@@ -73,16 +81,618 @@ static int reorder_into(orf_mesh *m, unsigned *idx, size_t n, orf_err *e)
     return 0;
 }
 
-int mesh_optimize_order(orf_mesh *m, orf_err *e)
+/* ---- quadric-error edge collapse (DECIMATE_QEM) ------------------------ */
+
+/* A symmetric 4x4 quadric: a2 ab ac ad b2 bc bd c2 cd d2. */
+enum { QN = 10 };
+
+/* The heap holds one entry per vertex: the cost of the vertex's cheapest
+ * allowed edge (its other end in qem.tgt). 8 bytes, so a node's four
+ * children share half a cache line; hpos gives each vertex's place. */
+typedef struct heap_entry {
+    float cost;
+    uint32_t v;
+} heap_entry;
+
+#define NO_POS UINT32_MAX
+#define MAX_FAN 64
+
+typedef struct qem {
+    uint32_t nv, nt, live;
+    float *pos;       /* 3 nv, working copy */
+    uint32_t *idx;    /* 3 nt, working copy */
+    uint8_t *tdead;   /* nt */
+    uint8_t *vdead;   /* nv */
+    uint8_t *locked;  /* nv */
+    double *q;        /* QN nv */
+    uint32_t *tgt;    /* nv: the other end of the vertex's entry */
+    uint32_t *hpos;   /* nv: place in heap, NO_POS when not there */
+    uint8_t *skip;    /* nv: how many of its cheapest edges were refused since it last changed */
+    uint32_t *vstart, *vcount; /* each vertex's triangles in pool */
+    uint32_t *pool;
+    size_t npool, cappool;
+    uint32_t *mark;   /* nv, compared with gen */
+    uint32_t *cnt;    /* nv, scratch */
+    uint32_t gen;
+    heap_entry *heap; /* nv */
+    uint32_t nheap;
+    uint32_t fan_n;   /* the last qem_best's edges: fan_v[i], fan_c[i] */
+    uint32_t fan_v[MAX_FAN];
+    float fan_c[MAX_FAN];
+    int endpoints_only;
+    float min_dot, min_quality;
+    double max_cost; /* max_error^2, or < 0 for none */
+    double worst;    /* largest cost of a collapse made */
+} qem;
+
+static void quadric_add_plane(double *q, double a, double b, double c, double d)
 {
-    if (check_indices(m, e) < 0)
+    q[0] += a * a; q[1] += a * b; q[2] += a * c; q[3] += a * d;
+    q[4] += b * b; q[5] += b * c; q[6] += b * d;
+    q[7] += c * c; q[8] += c * d;
+    q[9] += d * d;
+}
+
+static double quadric_eval(const double *q, const double p[3])
+{
+    double x = p[0], y = p[1], z = p[2];
+    double v = q[0] * x * x + 2 * q[1] * x * y + 2 * q[2] * x * z + 2 * q[3] * x + q[4] * y * y +
+               2 * q[5] * y * z + 2 * q[6] * y + q[7] * z * z + 2 * q[8] * z + q[9];
+    return v > 0 ? v : 0;
+}
+
+/* The point minimising q, when the system is well conditioned. */
+static int quadric_optimum(const double *q, double p[3])
+{
+    double a = q[0], b = q[1], c = q[2], d = q[4], e = q[5], f = q[7];
+    double c00 = d * f - e * e, c01 = c * e - b * f, c02 = b * e - c * d;
+    double det = a * c00 + b * c01 + c * c02;
+    double tr = a + d + f;
+    if (!(fabs(det) > 1e-6 * tr * tr * tr) || tr <= 0)
+        return 0;
+    double c11 = a * f - c * c, c12 = b * c - a * e, c22 = a * d - b * b;
+    double r0 = -q[3], r1 = -q[6], r2 = -q[8];
+    p[0] = (c00 * r0 + c01 * r1 + c02 * r2) / det;
+    p[1] = (c01 * r0 + c11 * r1 + c12 * r2) / det;
+    p[2] = (c02 * r0 + c12 * r1 + c22 * r2) / det;
+    return isfinite(p[0]) && isfinite(p[1]) && isfinite(p[2]);
+}
+
+/* Where the collapse of edge ab puts the surviving vertex, which one
+ * survives (*keep) and the cost. */
+static double qem_plan(const qem *s, uint32_t a, uint32_t b, double p[3], uint32_t *keep)
+{
+    double q[QN];
+    for (int k = 0; k < QN; k++)
+        q[k] = s->q[QN * a + k] + s->q[QN * b + k];
+    double pa[3], pb[3];
+    for (int k = 0; k < 3; k++) {
+        pa[k] = s->pos[3 * a + k];
+        pb[k] = s->pos[3 * b + k];
+    }
+    if (s->locked[a] || s->locked[b]) {
+        *keep = s->locked[a] ? a : b;
+        memcpy(p, *keep == a ? pa : pb, sizeof pa);
+        return quadric_eval(q, p);
+    }
+    double ca = quadric_eval(q, pa), cb = quadric_eval(q, pb);
+    *keep = cb < ca ? b : a;
+    memcpy(p, cb < ca ? pb : pa, sizeof pa);
+    double best = cb < ca ? cb : ca;
+    if (s->endpoints_only)
+        return best;
+    *keep = a < b ? a : b;
+    double o[3], mid[3], len2 = 0, off2 = 0;
+    for (int k = 0; k < 3; k++) {
+        mid[k] = 0.5 * (pa[k] + pb[k]);
+        len2 += (pa[k] - pb[k]) * (pa[k] - pb[k]);
+    }
+    if (quadric_optimum(q, o)) {
+        for (int k = 0; k < 3; k++)
+            off2 += (o[k] - mid[k]) * (o[k] - mid[k]);
+        if (off2 <= len2) {
+            double co = quadric_eval(q, o);
+            if (co <= best) {
+                memcpy(p, o, sizeof o);
+                return co;
+            }
+        }
+    }
+    double cm = quadric_eval(q, mid);
+    if (cm < best) {
+        memcpy(p, mid, sizeof mid);
+        return cm;
+    }
+    return best;
+}
+
+static inline int heap_less(const heap_entry *x, const heap_entry *y)
+{
+    if (x->cost != y->cost)
+        return x->cost < y->cost;
+    return x->v < y->v;
+}
+
+static void heap_place(qem *s, uint32_t i, heap_entry he)
+{
+    s->heap[i] = he;
+    s->hpos[he.v] = i;
+}
+
+static void heap_sift_up(qem *s, uint32_t i, heap_entry he)
+{
+    while (i > 0) {
+        uint32_t up = (i - 1) / 4;
+        if (!heap_less(&he, &s->heap[up]))
+            break;
+        heap_place(s, i, s->heap[up]);
+        i = up;
+    }
+    heap_place(s, i, he);
+}
+
+static void heap_sift_down(qem *s, uint32_t i, heap_entry he)
+{
+    uint32_t n = s->nheap;
+    for (;;) {
+        uint32_t c = 4 * i + 1;
+        if (c >= n)
+            break;
+        uint32_t best = c, end = c + 4 < n ? c + 4 : n;
+        for (uint32_t k = c + 1; k < end; k++)
+            if (heap_less(&s->heap[k], &s->heap[best]))
+                best = k;
+        if (!heap_less(&s->heap[best], &he))
+            break;
+        heap_place(s, i, s->heap[best]);
+        i = best;
+    }
+    heap_place(s, i, he);
+}
+
+static void heap_remove(qem *s, uint32_t v)
+{
+    uint32_t i = s->hpos[v];
+    if (i == NO_POS)
+        return;
+    s->hpos[v] = NO_POS;
+    heap_entry last = s->heap[--s->nheap];
+    if (i == s->nheap)
+        return;
+    if (i > 0 && heap_less(&last, &s->heap[(i - 1) / 4]))
+        heap_sift_up(s, i, last);
+    else
+        heap_sift_down(s, i, last);
+}
+
+/* Put v in the heap with cost c, or move it there. */
+static void heap_set(qem *s, uint32_t v, float c)
+{
+    heap_entry he = {c, v};
+    uint32_t i = s->hpos[v];
+    if (i == NO_POS) {
+        heap_sift_up(s, s->nheap++, he);
+        return;
+    }
+    if (heap_less(&he, &s->heap[i]))
+        heap_sift_up(s, i, he);
+    else
+        heap_sift_down(s, i, he);
+}
+
+/* Choose v's entry: the cost of every edge of v (left in fan_v/fan_c), then
+ * the cheapest one after the skip[v] refused ones, in (cost, index) order;
+ * v leaves the heap when there is none. */
+static void qem_best(qem *s, uint32_t v)
+{
+    uint32_t g = ++s->gen;
+    s->mark[v] = g;
+    s->fan_n = 0;
+    uint32_t *l = s->pool + s->vstart[v], live = 0;
+    for (uint32_t i = 0; i < s->vcount[v]; i++) {
+        uint32_t t = l[i];
+        if (s->tdead[t])
+            continue;
+        l[live++] = t; /* drop dead triangles from the list on the way */
+        for (int k = 0; k < 3; k++) {
+            uint32_t x = s->idx[3 * t + k];
+            if (s->mark[x] == g)
+                continue;
+            s->mark[x] = g;
+            if ((s->locked[v] && s->locked[x]) || s->fan_n == MAX_FAN)
+                continue;
+            double p[3];
+            uint32_t keep;
+            s->fan_v[s->fan_n] = x;
+            s->fan_c[s->fan_n++] = (float)qem_plan(s, v, x, p, &keep);
+        }
+    }
+    s->vcount[v] = live;
+    uint32_t best = NO_POS, prev = NO_POS;
+    float bc = 0, prevc = 0;
+    for (uint32_t r = 0; r <= s->skip[v]; r++) {
+        best = NO_POS;
+        for (uint32_t i = 0; i < s->fan_n; i++) {
+            float c = s->fan_c[i];
+            uint32_t x = s->fan_v[i];
+            if (prev != NO_POS && (c < prevc || (c == prevc && x <= prev)))
+                continue;
+            if (best == NO_POS || c < bc || (c == bc && x < best)) {
+                best = x;
+                bc = c;
+            }
+        }
+        if (best == NO_POS)
+            break;
+        prev = best;
+        prevc = bc;
+    }
+    if (best == NO_POS) {
+        heap_remove(s, v);
+        return;
+    }
+    s->tgt[v] = best;
+    heap_set(s, v, bc);
+}
+
+static void tri_normal(const double *a, const double *b, const double *c, double n[3])
+{
+    double u[3] = {b[0] - a[0], b[1] - a[1], b[2] - a[2]};
+    double w[3] = {c[0] - a[0], c[1] - a[1], c[2] - a[2]};
+    n[0] = u[1] * w[2] - u[2] * w[1];
+    n[1] = u[2] * w[0] - u[0] * w[2];
+    n[2] = u[0] * w[1] - u[1] * w[0];
+}
+
+static double tri_quality(const double *a, const double *b, const double *c, const double n[3])
+{
+    double l = 0;
+    for (int k = 0; k < 3; k++)
+        l += (b[k] - a[k]) * (b[k] - a[k]) + (c[k] - b[k]) * (c[k] - b[k]) +
+             (a[k] - c[k]) * (a[k] - c[k]);
+    double area2 = sqrt(n[0] * n[0] + n[1] * n[1] + n[2] * n[2]);
+    return l > 0 ? 2.0 * sqrt(3.0) * area2 / l : 0;
+}
+
+/* Whether the triangles of v that do not hold `other` stay unfolded and
+ * needle-free when v moves to p. */
+static int qem_fan_ok(qem *s, uint32_t v, uint32_t other, const double p[3])
+{
+    const uint32_t *l = s->pool + s->vstart[v];
+    for (uint32_t i = 0; i < s->vcount[v]; i++) {
+        uint32_t t = l[i];
+        if (s->tdead[t])
+            continue;
+        const uint32_t *tv = s->idx + 3 * t;
+        if (tv[0] == other || tv[1] == other || tv[2] == other)
+            continue;
+        double c[3][3], d[3][3];
+        for (int k = 0; k < 3; k++)
+            for (int j = 0; j < 3; j++) {
+                c[k][j] = s->pos[3 * tv[k] + j];
+                d[k][j] = tv[k] == v ? p[j] : c[k][j];
+            }
+        double no[3], nn[3];
+        tri_normal(c[0], c[1], c[2], no);
+        tri_normal(d[0], d[1], d[2], nn);
+        double lo = sqrt(no[0] * no[0] + no[1] * no[1] + no[2] * no[2]);
+        double ln = sqrt(nn[0] * nn[0] + nn[1] * nn[1] + nn[2] * nn[2]);
+        if (!(ln > 0))
+            return 0;
+        if (lo > 0 && no[0] * nn[0] + no[1] * nn[1] + no[2] * nn[2] < s->min_dot * lo * ln)
+            return 0;
+        double qn = tri_quality(d[0], d[1], d[2], nn);
+        if (qn < s->min_quality && qn < tri_quality(c[0], c[1], c[2], no))
+            return 0;
+    }
+    return 1;
+}
+
+static uint32_t qem_live_tris(const qem *s, uint32_t v)
+{
+    uint32_t n = 0;
+    const uint32_t *l = s->pool + s->vstart[v];
+    for (uint32_t i = 0; i < s->vcount[v]; i++)
+        n += !s->tdead[l[i]];
+    return n;
+}
+
+/* The link condition and the valence of the two opposite vertices. */
+static int qem_topology_ok(qem *s, uint32_t a, uint32_t b)
+{
+    uint32_t opp[2], nshared = 0;
+    const uint32_t *l = s->pool + s->vstart[a];
+    for (uint32_t i = 0; i < s->vcount[a]; i++) {
+        uint32_t t = l[i];
+        if (s->tdead[t])
+            continue;
+        const uint32_t *tv = s->idx + 3 * t;
+        if (tv[0] != b && tv[1] != b && tv[2] != b)
+            continue;
+        if (nshared == 2)
+            return 0; /* a non-manifold edge */
+        opp[nshared++] = tv[0] != a && tv[0] != b ? tv[0] : tv[1] != a && tv[1] != b ? tv[1] : tv[2];
+    }
+    if (nshared != 2 || opp[0] == opp[1])
+        return 0;
+    uint32_t g = ++s->gen;
+    for (uint32_t i = 0; i < s->vcount[a]; i++) {
+        uint32_t t = l[i];
+        if (!s->tdead[t])
+            for (int k = 0; k < 3; k++)
+                s->mark[s->idx[3 * t + k]] = g;
+    }
+    uint32_t g2 = ++s->gen, common = 0;
+    const uint32_t *lb = s->pool + s->vstart[b];
+    for (uint32_t i = 0; i < s->vcount[b]; i++) {
+        uint32_t t = lb[i];
+        if (s->tdead[t])
+            continue;
+        for (int k = 0; k < 3; k++) {
+            uint32_t x = s->idx[3 * t + k];
+            if (x != a && x != b && s->mark[x] == g) {
+                s->mark[x] = g2;
+                common++;
+            }
+        }
+    }
+    if (common != 2)
+        return 0;
+    return qem_live_tris(s, opp[0]) > 3 && qem_live_tris(s, opp[1]) > 3;
+}
+
+static int qem_collapse(qem *s, uint32_t keep, uint32_t rem, const double p[3])
+{
+    size_t need = (size_t)s->vcount[keep] + s->vcount[rem];
+    if (s->npool + need > s->cappool) {
+        size_t cap = 2 * s->cappool + need;
+        uint32_t *np = realloc(s->pool, cap * sizeof *np);
+        if (!np)
+            return -1;
+        s->pool = np;
+        s->cappool = cap;
+    }
+    uint32_t start = (uint32_t)s->npool, n = 0;
+    const uint32_t *lk = s->pool + s->vstart[keep], *lr = s->pool + s->vstart[rem];
+    for (uint32_t i = 0; i < s->vcount[rem]; i++) {
+        uint32_t t = lr[i];
+        if (s->tdead[t])
+            continue;
+        uint32_t *tv = s->idx + 3 * t;
+        if (tv[0] == keep || tv[1] == keep || tv[2] == keep) {
+            s->tdead[t] = 1;
+            s->live--;
+            continue;
+        }
+        for (int k = 0; k < 3; k++)
+            if (tv[k] == rem)
+                tv[k] = keep;
+        s->pool[start + n++] = t;
+    }
+    for (uint32_t i = 0; i < s->vcount[keep]; i++)
+        if (!s->tdead[lk[i]])
+            s->pool[start + n++] = lk[i];
+    s->npool += n;
+    s->vstart[keep] = start;
+    s->vcount[keep] = n;
+    s->vcount[rem] = 0;
+    s->vdead[rem] = 1;
+    for (int k = 0; k < 3; k++)
+        s->pos[3 * keep + k] = (float)p[k];
+    for (int k = 0; k < QN; k++)
+        s->q[QN * keep + k] += s->q[QN * rem + k];
+    heap_remove(s, rem);
+    /* keep's edges all changed; a neighbour's edge to keep changed and its
+     * edge to rem is gone: recompute its entry when that was one of those
+     * (or after a refusal), else compare the new edge with its entry */
+    s->skip[keep] = 0;
+    qem_best(s, keep);
+    uint32_t nn = s->fan_n, nb[MAX_FAN];
+    float nc[MAX_FAN];
+    memcpy(nb, s->fan_v, nn * sizeof *nb);
+    memcpy(nc, s->fan_c, nn * sizeof *nc);
+    for (uint32_t i = 0; i < nn; i++) {
+        uint32_t x = nb[i], at = s->hpos[x];
+        if (s->tgt[x] == rem || s->tgt[x] == keep || s->skip[x] || at == NO_POS) {
+            s->skip[x] = 0;
+            qem_best(s, x);
+        } else if (nc[i] < s->heap[at].cost || (nc[i] == s->heap[at].cost && keep < s->tgt[x])) {
+            s->tgt[x] = keep;
+            heap_set(s, x, nc[i]);
+        }
+    }
+    return 0;
+}
+
+
+static void qem_free(qem *s)
+{
+    free(s->pos);
+    free(s->idx);
+    free(s->tdead);
+    free(s->vdead);
+    free(s->locked);
+    free(s->q);
+    free(s->tgt);
+    free(s->hpos);
+    free(s->skip);
+    free(s->vstart);
+    free(s->vcount);
+    free(s->pool);
+    free(s->mark);
+    free(s->cnt);
+    free(s->heap);
+}
+
+static int qem_init(qem *s, const orf_mesh *m, const decimate_opts *o)
+{
+    memset(s, 0, sizeof *s);
+    uint32_t nv = m->nverts, nt = m->ntris;
+    size_t v1 = nv ? nv : 1, t1 = nt ? nt : 1;
+    s->nv = nv;
+    s->nt = nt;
+    s->pos = malloc(v1 * 3 * sizeof *s->pos);
+    s->idx = malloc(t1 * 3 * sizeof *s->idx);
+    s->tdead = calloc(t1, 1);
+    s->vdead = calloc(v1, 1);
+    s->locked = calloc(v1, 1);
+    s->q = calloc(v1 * QN, sizeof *s->q);
+    s->tgt = calloc(v1, sizeof *s->tgt);
+    s->hpos = malloc(v1 * sizeof *s->hpos);
+    s->skip = calloc(v1, 1);
+    s->heap = malloc(v1 * sizeof *s->heap);
+    s->vstart = calloc(v1 + 1, sizeof *s->vstart);
+    s->vcount = calloc(v1, sizeof *s->vcount);
+    s->cappool = t1 * 3 * 2;
+    s->pool = malloc(s->cappool * sizeof *s->pool);
+    s->mark = calloc(v1, sizeof *s->mark);
+    s->cnt = calloc(v1, sizeof *s->cnt);
+    if (!s->pos || !s->idx || !s->tdead || !s->vdead || !s->locked || !s->q || !s->tgt || !s->hpos || !s->skip || !s->heap ||
+        !s->vstart || !s->vcount || !s->pool || !s->mark || !s->cnt)
         return -1;
-    size_t n = (size_t)m->ntris * 3;
-    unsigned *idx = malloc((n ? n : 1) * sizeof *idx);
-    if (!idx)
-        return orf_fail(e, "too_large", "out of memory for %u triangles", m->ntris);
-    memcpy(idx, m->idx, n * sizeof *idx);
-    return reorder_into(m, idx, n, e);
+    memcpy(s->pos, m->pos, (size_t)nv * 3 * sizeof *s->pos);
+    memcpy(s->idx, m->idx, (size_t)nt * 3 * sizeof *s->idx);
+    s->endpoints_only = m->nrm || m->uv || m->col;
+    s->min_dot = o->min_normal_dot != 0 ? o->min_normal_dot : 0.5f;
+    s->min_quality = o->min_quality != 0 ? o->min_quality : 0.05f;
+    s->max_cost = o->max_error > 0 ? (double)o->max_error * o->max_error : -1;
+    /* triangles of each vertex (CSR), plane quadrics; degenerate ones go */
+    s->live = nt;
+    for (uint32_t t = 0; t < nt; t++) {
+        const uint32_t *tv = s->idx + 3 * t;
+        if (tv[0] == tv[1] || tv[1] == tv[2] || tv[0] == tv[2]) {
+            s->tdead[t] = 1;
+            s->live--;
+            for (int k = 0; k < 3; k++)
+                s->locked[tv[k]] = 1;
+            continue;
+        }
+        for (int k = 0; k < 3; k++)
+            s->vcount[tv[k]]++;
+        double a[3], b[3], c[3], n[3];
+        for (int k = 0; k < 3; k++) {
+            a[k] = s->pos[3 * tv[0] + k];
+            b[k] = s->pos[3 * tv[1] + k];
+            c[k] = s->pos[3 * tv[2] + k];
+        }
+        tri_normal(a, b, c, n);
+        double len = sqrt(n[0] * n[0] + n[1] * n[1] + n[2] * n[2]);
+        if (!(len > 0))
+            continue;
+        n[0] /= len;
+        n[1] /= len;
+        n[2] /= len;
+        double d = -(n[0] * a[0] + n[1] * a[1] + n[2] * a[2]);
+        for (int k = 0; k < 3; k++)
+            quadric_add_plane(s->q + QN * (size_t)tv[k], n[0], n[1], n[2], d);
+    }
+    uint32_t acc = 0;
+    for (uint32_t v = 0; v < nv; v++) {
+        s->vstart[v] = acc;
+        acc += s->vcount[v];
+        s->vcount[v] = 0;
+    }
+    for (uint32_t t = 0; t < nt; t++) {
+        if (s->tdead[t])
+            continue;
+        for (int k = 0; k < 3; k++) {
+            uint32_t v = s->idx[3 * t + k];
+            s->pool[s->vstart[v] + s->vcount[v]++] = t;
+        }
+    }
+    s->npool = acc;
+    /* lock vertices on a border or non-manifold edge: an edge of v whose
+     * other end appears in other than two of v's triangles */
+    for (uint32_t v = 0; v < nv; v++) {
+        uint32_t g = ++s->gen;
+        const uint32_t *l = s->pool + s->vstart[v];
+        for (uint32_t i = 0; i < s->vcount[v]; i++)
+            for (int k = 0; k < 3; k++) {
+                uint32_t x = s->idx[3 * l[i] + k];
+                if (s->mark[x] != g) {
+                    s->mark[x] = g;
+                    s->cnt[x] = 0;
+                }
+                s->cnt[x]++;
+            }
+        for (uint32_t i = 0; i < s->vcount[v] && !s->locked[v]; i++)
+            for (int k = 0; k < 3; k++) {
+                uint32_t x = s->idx[3 * l[i] + k];
+                if (x != v && s->cnt[x] != 2)
+                    s->locked[v] = 1;
+            }
+    }
+    return 0;
+}
+
+/* Collapse until the target, the bound, or no allowed collapse is left.
+ * A refused edge is passed over until one of its vertices changes; a new
+ * pass (at most four) gives every edge another chance. */
+static int qem_run(qem *s, uint32_t target)
+{
+    for (int pass = 0; pass < 4 && s->live > target; pass++) {
+        s->nheap = 0;
+        for (uint32_t v = 0; v < s->nv; v++)
+            s->hpos[v] = NO_POS;
+        for (uint32_t v = 0; v < s->nv; v++) {
+            s->skip[v] = 0;
+            if (!s->vdead[v] && s->vcount[v])
+                qem_best(s, v);
+        }
+        uint32_t done = 0;
+        int bound_hit = 0;
+        while (s->nheap && s->live > target) {
+            heap_entry h = s->heap[0];
+            uint32_t v = h.v, t = s->tgt[v];
+            if (s->max_cost >= 0 && h.cost > s->max_cost) {
+                bound_hit = 1;
+                break;
+            }
+            double p[3];
+            uint32_t keep;
+            double cost = qem_plan(s, v, t, p, &keep);
+            uint32_t rem = keep == v ? t : v;
+            int moved = p[0] != s->pos[3 * keep] || p[1] != s->pos[3 * keep + 1] ||
+                        p[2] != s->pos[3 * keep + 2];
+            if (!qem_topology_ok(s, v, t) || !qem_fan_ok(s, rem, keep, p) ||
+                (moved && !qem_fan_ok(s, keep, rem, p))) {
+                if (s->skip[v] < 250) {
+                    s->skip[v]++;
+                    qem_best(s, v);
+                } else {
+                    heap_remove(s, v);
+                }
+                continue;
+            }
+            if (qem_collapse(s, keep, rem, p) != 0)
+                return -1;
+            if (cost > s->worst)
+                s->worst = cost;
+            done++;
+        }
+        if (bound_hit || done == 0)
+            break;
+    }
+    return 0;
+}
+
+static int decimate_meshopt(const orf_mesh *m, const decimate_opts *o, unsigned *idx, size_t *n,
+                            decimate_report *rep)
+{
+    float scale = m->nverts ? meshopt_simplifyScale(m->pos, m->nverts, 3 * sizeof(float)) : 0.0f;
+    if (!(scale > 0.0f)) {
+        memcpy(idx, m->idx, *n * sizeof *idx);
+        return 0;
+    }
+    size_t target = (size_t)o->max_triangles * 3;
+    /* Relative to the mesh extent; 1.0 is the whole extent (no bound). */
+    float rel = o->max_error > 0.0f ? o->max_error / scale : 1.0f;
+    float got = 0.0f;
+    unsigned opts = o->lock_border ? meshopt_SimplifyLockBorder : 0;
+    *n = meshopt_simplify(idx, m->idx, *n, m->pos, m->nverts, 3 * sizeof(float), target, rel, opts,
+                          &got);
+    rep->error = got * scale;
+    return 0;
 }
 
 int mesh_decimate(orf_mesh *m, const decimate_opts *o, decimate_report *r, orf_err *e)
@@ -91,29 +701,42 @@ int mesh_decimate(orf_mesh *m, const decimate_opts *o, decimate_report *r, orf_e
     memset(&rep, 0, sizeof rep);
     if (o->max_triangles == 0 && !(o->max_error > 0.0f))
         return orf_fail(e, "bad_request", "decimation needs a triangle target or an error bound");
+    if (!(o->min_normal_dot >= -1.0f && o->min_normal_dot <= 1.0f) ||
+        !(o->min_quality >= 0.0f && o->min_quality <= 1.0f))
+        return orf_fail(e, "bad_request", "decimation thresholds must lie in -1..1 and 0..1");
     if (check_indices(m, e) < 0)
         return -1;
     rep.vertices_before = m->nverts;
     rep.triangles_before = m->ntris;
     size_t n = (size_t)m->ntris * 3;
     unsigned *idx = malloc((n ? n : 1) * sizeof *idx);
+    float *newpos = NULL;
     if (!idx)
         return orf_fail(e, "too_large", "out of memory for %u triangles", m->ntris);
-    float scale = m->nverts ? meshopt_simplifyScale(m->pos, m->nverts, 3 * sizeof(float)) : 0.0f;
     int need = o->max_error > 0.0f || m->ntris > o->max_triangles;
-    if (need && m->ntris > 0 && scale > 0.0f) {
-        size_t target = (size_t)o->max_triangles * 3;
-        /* Relative to the mesh extent; 1.0 is the whole extent (no bound). */
-        float rel = o->max_error > 0.0f ? o->max_error / scale : 1.0f;
-        float got = 0.0f;
-        unsigned opts = o->lock_border ? meshopt_SimplifyLockBorder : 0;
-        n = meshopt_simplify(idx, m->idx, n, m->pos, m->nverts, 3 * sizeof(float), target, rel,
-                             opts, &got);
-        rep.error = got * scale;
-    } else {
+    if (!need || m->ntris == 0) {
         memcpy(idx, m->idx, n * sizeof *idx);
+    } else if (o->method == DECIMATE_MESHOPT) {
+        decimate_meshopt(m, o, idx, &n, &rep);
+    } else {
+        qem s;
+        uint32_t target = o->max_triangles ? o->max_triangles : 0;
+        if (qem_init(&s, m, o) != 0 || qem_run(&s, target) != 0) {
+            qem_free(&s);
+            free(idx);
+            return orf_fail(e, "too_large", "out of memory decimating %u triangles", m->ntris);
+        }
+        n = 0;
+        for (uint32_t t = 0; t < s.nt; t++)
+            if (!s.tdead[t])
+                for (int k = 0; k < 3; k++)
+                    idx[n++] = s.idx[3 * t + k];
+        rep.error = (float)sqrt(s.worst);
+        newpos = s.pos;
+        s.pos = NULL;
+        qem_free(&s);
     }
-    if (reorder_into(m, idx, n, e) < 0)
+    if (reorder_into(m, idx, newpos, n, e) < 0)
         return -1;
     rep.vertices_after = m->nverts;
     rep.triangles_after = m->ntris;

@@ -91,26 +91,10 @@ int refine_load_field(orf_cache *c, const char *key, orf_field *fld, orf_err *e)
     return rc;
 }
 
-/* A copy of positions and triangles (what decimation reads). */
-static int copy_geometry(const orf_mesh *src, orf_mesh *dst, orf_err *e)
-{
-    memset(dst, 0, sizeof *dst);
-    if (mesh_alloc(dst, src->nverts, src->ntris, 0, e) != 0)
-        return -1;
-    memcpy(dst->pos, src->pos, sizeof(float) * 3 * src->nverts);
-    memcpy(dst->idx, src->idx, sizeof(uint32_t) * 3 * src->ntris);
-    return 0;
-}
-
 /* Decimation to the budget, cache/fetch order, normals: the tail both entry
- * points share. meshoptimizer 0.18 does not test the link condition, so on
- * dense marching-tetrahedra meshes a collapse now and then leaves a fin (two
- * opposite triangles on the same three vertices: non-manifold edges). When
- * the input was watertight and the result is not, decimation is run again
- * from the input, first to an error of a quarter of `cell` (which, measured
- * on the test shapes, collapses the slivers whole) and then to the budget;
- * the report's `fallback` says so. */
-static int finish(orf_mesh *m, const refine_params *p, float cell, refine_facts *f, orf_err *e)
+ * points share. lib/decimate.c's collapses keep a closed manifold mesh
+ * closed and manifold and refuse folds, so its result is used as it is. */
+static int finish(orf_mesh *m, const refine_params *p, refine_facts *f, orf_err *e)
 {
     double t0 = units_now_ms();
     decimate_opts d;
@@ -119,31 +103,8 @@ static int finish(orf_mesh *m, const refine_params *p, float cell, refine_facts 
     d.max_error = p->max_error;
     /* open borders stay where they are: the silhouette of an open sheet */
     d.lock_border = 1;
-    mesh_stats before, after;
-    orf_mesh keep = {0};
-    if (mesh_topology(m, &before, e) != 0)
+    if (mesh_decimate(m, &d, &f->decimation, e) != 0)
         return -1;
-    if (before.watertight && cell > 0 && copy_geometry(m, &keep, e) != 0)
-        return -1;
-    if (mesh_decimate(m, &d, &f->decimation, e) != 0 || mesh_topology(m, &after, e) != 0)
-        goto fail;
-    if (keep.ntris && !after.watertight) {
-        decimate_report first = f->decimation;
-        mesh_free(m);
-        *m = keep;
-        memset(&keep, 0, sizeof keep);
-        decimate_opts q = d;
-        q.max_triangles = 0;
-        q.max_error = p->max_error > 0.25f * cell ? p->max_error : 0.25f * cell;
-        if (mesh_decimate(m, &q, NULL, e) != 0 || mesh_decimate(m, &d, &f->decimation, e) != 0)
-            goto fail;
-        f->decimation.vertices_before = first.vertices_before;
-        f->decimation.triangles_before = first.triangles_before;
-        if (f->decimation.error < q.max_error)
-            f->decimation.error = q.max_error;
-        f->fallback = 1;
-    }
-    mesh_free(&keep);
     f->decimated = 1;
     f->target = p->max_triangles;
     double t1 = units_now_ms();
@@ -152,16 +113,27 @@ static int finish(orf_mesh *m, const refine_params *p, float cell, refine_facts 
     f->ms_decimate = t1 - t0;
     f->ms_normals = units_now_ms() - t1;
     return 0;
-fail:
-    mesh_free(&keep);
-    return -1;
+}
+
+/* Record what ran: the last stage's backend, a fallback if any stage had one. */
+static void note_backend(refine_facts *f, const backend_facts *bf)
+{
+    snprintf(f->backend, sizeof f->backend, "%s", bf->backend);
+    if (bf->fallback[0])
+        snprintf(f->fallback, sizeof f->fallback, "%s", bf->fallback);
 }
 
 static int smooth_step(orf_mesh *m, const refine_params *p, refine_facts *f, orf_err *e)
 {
     double t0 = units_now_ms();
-    if (p->smooth > 0 && mesh_smooth_taubin(m, p->smooth, SMOOTH_LAMBDA, SMOOTH_MU, e) != 0)
-        return -1;
+    orf_backend cpu = {BACKEND_CPU, DEVICE_PRECISION_FP32, 0};
+    backend_facts bf;
+    if (p->smooth > 0) {
+        if (backend_smooth_taubin(p->backend ? p->backend : &cpu, m, p->smooth, SMOOTH_LAMBDA,
+                                  SMOOTH_MU, &bf, e) != 0)
+            return -1;
+        note_backend(f, &bf);
+    }
     f->smooth = p->smooth;
     f->ms_smooth = units_now_ms() - t0;
     return 0;
@@ -175,20 +147,21 @@ int refine_from_field(const orf_field *fld, refine_stage s, const refine_params 
         f = &local;
     memset(f, 0, sizeof *f);
     memset(m, 0, sizeof *m);
+    snprintf(f->backend, sizeof f->backend, "cpu");
     if (refine_params_check(p, e) != 0)
         return -1;
     double t0 = units_now_ms();
     f->resolution = s == REFINE_REFINED ? p->refined_resolution : p->resolution;
-    orf_volume vol;
-    if (volume_sample(fld, f->resolution, &vol, e) != 0)
-        return -1;
-    double t1 = units_now_ms();
-    int rc = mc_extract(&vol, m, e);
-    volume_free(&vol);
-    f->ms_volume = t1 - t0;
-    f->ms_extract = units_now_ms() - t1;
-    if (rc != 0)
+    orf_backend cpu = {BACKEND_CPU, DEVICE_PRECISION_FP32, 0};
+    backend_facts bf;
+    snprintf(f->backend, sizeof f->backend, "%s", backend_name(p->backend ? p->backend->kind : BACKEND_CPU));
+    /* sampling and extraction in one call (on CUDA the volume stays on the
+     * device): their time is ms_extract */
+    if (backend_extract(p->backend ? p->backend : &cpu, fld, f->resolution, m, &bf, e) != 0)
         goto fail;
+    note_backend(f, &bf);
+    f->ms_volume = 0;
+    f->ms_extract = units_now_ms() - t0;
     if (m->ntris == 0) {
         orf_fail(e, "no_foreground", "the %s stage found no surface at %d cells",
                  refine_stage_name(s), f->resolution);
@@ -202,7 +175,7 @@ int refine_from_field(const orf_field *fld, refine_stage s, const refine_params 
             goto fail;
         f->ms_normals = units_now_ms() - t2;
     } else {
-        if (finish(m, p, 1.0f / (float)f->resolution, f, e) != 0)
+        if (finish(m, p, f, e) != 0)
             goto fail;
         if (img && img->rgba && p->texture) {
             double t2 = units_now_ms();
@@ -227,8 +200,10 @@ int refine_from_mesh(orf_mesh *m, refine_stage s, int already_refined, const ref
     refine_facts local;
     if (!f)
         f = &local;
-    if (!already_refined)
+    if (!already_refined) {
         memset(f, 0, sizeof *f);
+        snprintf(f->backend, sizeof f->backend, "cpu");
+    }
     if (refine_params_check(p, e) != 0)
         return -1;
     double t0 = units_now_ms();
@@ -240,12 +215,7 @@ int refine_from_mesh(orf_mesh *m, refine_stage s, int already_refined, const ref
         if (smooth_step(m, p, f, e) != 0)
             return -1;
     }
-    /* the fallback's error floor: a quarter of 1/256 of the longest side */
-    float lo[3], hi[3], side = 0;
-    mesh_bbox(m, lo, hi);
-    for (int a = 0; a < 3; a++)
-        side = hi[a] - lo[a] > side ? hi[a] - lo[a] : side;
-    if (s == REFINE_FINAL && finish(m, p, side / REFINE_FINAL_RESOLUTION, f, e) != 0)
+    if (s == REFINE_FINAL && finish(m, p, f, e) != 0)
         return -1;
     if (mesh_topology(m, &f->stats, e) != 0)
         return -1;

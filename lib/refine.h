@@ -25,6 +25,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "backend.h"
 #include "cache.h"
 #include "decimate.h"
 #include "err.h"
@@ -49,6 +50,8 @@ typedef struct refine_params {
                                (TEXTURE_UVS | TEXTURE_ATTACH for GLB/OBJ, TEXTURE_COLORS for
                                PLY, 0 for none). default TEXTURE_UVS | TEXTURE_ATTACH */
     repair_opts repair;     /* refine_from_mesh only. default repair_defaults() */
+    const orf_backend *backend; /* extraction and smoothing (backend.h); NULL: the CPU.
+                                   default NULL */
 } refine_params;
 
 typedef struct refine_facts {
@@ -58,11 +61,11 @@ typedef struct refine_facts {
     repair_report repair;
     int decimated;            /* 1: decimation ran and `decimation` holds its report */
     decimate_report decimation;
-    int fallback;             /* 1: the first decimation broke watertightness and was redone
-                                 (see refine.c's finish) */
     uint32_t target;          /* the triangle budget asked for (0: none) */
     int textured;             /* 1: the image was projected onto the mesh */
     mesh_stats stats;         /* mesh_topology() of the result */
+    char backend[8];          /* "cpu" or "cuda": what extracted and smoothed (backend_facts) */
+    char fallback[16];        /* "" or why a CUDA stage was redone on the CPU ("cuda_oom") */
     double ms_volume, ms_extract, ms_repair, ms_smooth, ms_decimate, ms_normals, ms_texture,
         ms_total;
 } refine_facts;

@@ -4,6 +4,61 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* Fill transparent pixels (alpha < 128) within TEXTURE_BLEED pixels of
+ * the foreground with the mean colour of their opaque-or-filled 8
+ * neighbours, ring by ring, so bilinear sampling at the rim never mixes in
+ * the background's colour. Alpha is left as it was. */
+#define TEXTURE_BLEED 4
+
+static int bleed(orf_image *img)
+{
+    int w = img->w, h = img->h;
+    size_t n = (size_t)w * h;
+    uint8_t *ok = malloc(n), *next = malloc(n);
+    if (!ok || !next) {
+        free(ok);
+        free(next);
+        return -1;
+    }
+    for (size_t i = 0; i < n; i++)
+        ok[i] = img->rgba[4 * i + 3] >= 128;
+    for (int ring = 0; ring < TEXTURE_BLEED; ring++) {
+        memcpy(next, ok, n);
+        int changed = 0;
+        for (int y = 0; y < h; y++)
+            for (int x = 0; x < w; x++) {
+                size_t i = (size_t)y * w + x;
+                if (ok[i])
+                    continue;
+                unsigned sum[3] = {0, 0, 0}, cnt = 0;
+                for (int dy = -1; dy <= 1; dy++)
+                    for (int dx = -1; dx <= 1; dx++) {
+                        int xx = x + dx, yy = y + dy;
+                        if (xx < 0 || yy < 0 || xx >= w || yy >= h)
+                            continue;
+                        size_t j = (size_t)yy * w + xx;
+                        if (!ok[j])
+                            continue;
+                        for (int k = 0; k < 3; k++)
+                            sum[k] += img->rgba[4 * j + k];
+                        cnt++;
+                    }
+                if (!cnt)
+                    continue;
+                for (int k = 0; k < 3; k++)
+                    img->rgba[4 * i + k] = (uint8_t)((sum[k] + cnt / 2) / cnt);
+                next[i] = 1;
+                changed = 1;
+            }
+        memcpy(ok, next, n);
+        if (!changed)
+            break;
+    }
+    free(ok);
+    free(next);
+    return 0;
+}
+
 static void sample(const orf_image *img, float u, float v, uint8_t out[4])
 {
     float fx = u * (float)img->w - 0.5f, fy = v * (float)img->h - 0.5f;
@@ -50,6 +105,7 @@ int texture_project_front(orf_mesh *m, const orf_image *img, float extent, int w
         if (ok) {
             memcpy(copy.rgba, img->rgba, (size_t)img->w * img->h * 4);
             copy.had_alpha = img->had_alpha;
+            ok = bleed(&copy) == 0;
         }
     }
     if (!ok) {

@@ -8,6 +8,9 @@
  * gives. With s = extent / max(w, h) the size of a pixel:
  *     u = 0.5 + x / (w * s)        v = 0.5 - y / (h * s)   (glTF: v down)
  * so the image's corners are UV (0,0) top left and (1,1) bottom right.
+ * The attached texture has the foreground's colours bled a few pixels into
+ * the transparent background (alpha unchanged), so bilinear sampling at the
+ * rim never picks up the background's colour (dark seams in renders).
  */
 #ifndef ORFEAS_TEXTURE_H
 #define ORFEAS_TEXTURE_H

@@ -2,6 +2,7 @@
 #include "volume.h"
 
 #include "mc_cell.h"
+#include "volume_point.h" /* VOLUME_RIM_SLOPE */
 
 #include <math.h>
 #include <stdint.h>
@@ -57,7 +58,9 @@ static void field_at(const orf_field *fld, float x, float y, float *sd, float *t
  * (for a sphere, quadratic) function with the same zero set and sign as
  * min(top - z, z - bot), so linear interpolation along grid edges places
  * the surface far better near the rim than z_front - |z| would; k * sd
- * (k the largest thickness) cuts it at the rim with a matching slope. */
+ * (k a quarter of the largest thickness, VOLUME_RIM_SLOPE in
+ * volume_point.h) cuts it at the rim, and is the smaller term just inside
+ * the rim, so the xy outline is interpolated from sd at any grid size. */
 static inline float solid_value(float k, float sd, float top, float bot, float z)
 {
     float a = k * sd, b = (top - z) * (z - bot);
@@ -71,6 +74,7 @@ static float thickness_scale(const orf_field *fld)
     for (size_t i = 0; i < cells; i++)
         if (fld->sd[i] > 0 && fld->top[i] - fld->bot[i] > k)
             k = fld->top[i] - fld->bot[i];
+    k *= VOLUME_RIM_SLOPE;
     return k > 1e-3f ? k : 1e-3f;
 }
 

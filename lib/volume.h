@@ -1,7 +1,8 @@
 /* volume.h - the field sampled as a signed function on a 3-D grid.
  *
  * f(x, y, z) = min(k sd(x, y), (top(x, y) - z) (z - bot(x, y))) (see
- * field.h; k is the largest thickness top - bot): positive inside the
+ * field.h; k is a quarter of the largest thickness top - bot, see
+ * volume_point.h's VOLUME_RIM_SLOPE): positive inside the
  * solid, negative outside, continuous across the rim (sd goes smoothly
  * negative outside the mask and beyond the image). It has the same sign and
  * zero set as z_front - |z| for inflate with back=mirror (there it is

@@ -83,8 +83,14 @@ VOLUME_POINT_INLINE float volume_point_value(float k, float sd, float top, float
     return a < b ? a : b;
 }
 
-/* k for volume_point_value: the largest top - bot over cells with sd > 0,
- * at least 1e-3. Host arrays. */
+/* k for volume_point_value: VOLUME_RIM_SLOPE times the largest top - bot
+ * over cells with sd > 0, at least 1e-3. Host arrays. A k below the slope
+ * of (top - z)(z - bot) near the rim makes k sd the smaller term at the grid
+ * points just inside the rim, so the outline is interpolated from sd alone
+ * and sits on the mask's rim at any grid size (with k = the largest
+ * thickness, thin parts took the product term there, whose bilinear
+ * interpolation pulls the outline in by half a pixel at 256 cells). */
+#define VOLUME_RIM_SLOPE 0.25f
 static inline float volume_thickness_scale(const volume_field_view *fld)
 {
     float k = 0;
@@ -92,6 +98,7 @@ static inline float volume_thickness_scale(const volume_field_view *fld)
     for (size_t i = 0; i < cells; i++)
         if (fld->sd[i] > 0 && fld->top[i] - fld->bot[i] > k)
             k = fld->top[i] - fld->bot[i];
+    k *= VOLUME_RIM_SLOPE;
     return k > 1e-3f ? k : 1e-3f;
 }
 

@@ -238,6 +238,8 @@ static int check(const char *mpath, const char *ipath)
         size_t inter = 0, uni = 0, nfg = 0, nsil = 0;
         for (size_t i = 0; i < (size_t)w * h; i++) {
             int fg = img.rgba[4 * i + 3] >= 128;
+            if (getenv("MESHCHECK_DEBUG") && fg != cov[i])
+                fprintf(stderr, "%s %zu %zu\n", fg ? "missing" : "extra", i % (size_t)w, i / (size_t)w);
             inter += fg && cov[i];
             uni += fg || cov[i];
             nfg += fg;

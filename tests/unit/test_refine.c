@@ -8,6 +8,7 @@
 #include "gen_shapes.h"
 #include "refine.h"
 #include "testmesh.h"
+#include "texture.h"
 #include "topology.h"
 
 int main(void)
@@ -38,7 +39,7 @@ int main(void)
           "final: grid 256, decimated to the budget (%u triangles)", m.ntris);
     CHECK(f.decimation.triangles_before > refined_tris, "final starts finer than refined");
     CHECK(f.textured && m.uv && m.texture.w == 192, "final carries UVs and the image");
-    CHECK(f.stats.watertight, "final mesh is watertight%s", f.fallback ? " (decimation redone)" : "");
+    CHECK(f.stats.watertight, "final mesh is watertight");
     /* front projection: a vertex's UV follows its x, y in DESIGN's frame */
     int uv_ok = 1;
     for (uint32_t i = 0; i < m.nverts; i++) {
@@ -95,5 +96,29 @@ int main(void)
     cache_close(c);
     field_free(&fld);
     image_free(&img);
+    /* The texture's rim: transparent pixels next to the foreground take its
+     * colour (alpha kept), so sampling at the rim never sees the background. */
+    {
+        orf_image rimg = {0};
+        orf_mesh tm = {0};
+        CHECK(image_alloc(&rimg, 24, 24, &e) == 0, "image for the rim test");
+        memset(rimg.rgba, 0, 24 * 24 * 4);
+        for (int y = 4; y < 12; y++)
+            for (int x = 4; x < 12; x++) {
+                uint8_t *px = rimg.rgba + 4 * (y * 24 + x);
+                px[0] = 200, px[1] = 40, px[2] = 10, px[3] = 255;
+            }
+        icosphere(&tm, 1, 0.3f);
+        CHECK(texture_project_front(&tm, &rimg, 1.0f, TEXTURE_UVS | TEXTURE_ATTACH, &e) == 0,
+              "projected with the texture attached");
+        const uint8_t *rim = tm.texture.rgba + 4 * (8 * 24 + 12), *far = tm.texture.rgba + 4 * (23 * 24 + 23);
+        CHECK(rim[0] == 200 && rim[1] == 40 && rim[2] == 10 && rim[3] == 0,
+              "a background pixel at the rim has the foreground colour (%d %d %d), alpha 0 (%d)",
+              rim[0], rim[1], rim[2], rim[3]);
+        CHECK(rimg.rgba[4 * (8 * 24 + 12)] == 0, "the caller's image is not changed");
+        CHECK(far[0] == 0 && far[3] == 0, "pixels far from the foreground stay as they were");
+        mesh_free(&tm);
+        image_free(&rimg);
+    }
     return check_done();
 }
