@@ -24,6 +24,7 @@
 #include "imageio.h"
 #include "meshio.h"
 #include "ndjson.h"
+#include "record.h"
 #include "refine.h"
 #include "texture.h"
 #include "units.h"
@@ -311,22 +312,10 @@ static int store_mesh(const orf_mesh *m, const job_params *jp, const char *stem,
         }
     }
     free(blob);
-    cJSON *mo = cJSON_CreateObject();
-    cJSON_AddStringToObject(mo, "object", obj);
-    if (path[0])
-        cJSON_AddStringToObject(mo, "path", path);
-    cJSON_AddStringToObject(mo, "format", meshio_format_ext(jp->format));
     mesh_stats s;
-    if (mesh_topology(m, &s, e)) {
-        cJSON_Delete(mo);
+    if (mesh_topology(m, &s, e))
         return -1;
-    }
-    cJSON_AddNumberToObject(mo, "vertices", m->nverts);
-    cJSON_AddNumberToObject(mo, "triangles", m->ntris);
-    cJSON_AddBoolToObject(mo, "watertight", s.watertight);
-    cJSON *st = stats_json(&s);
-    cJSON_AddItemToObject(mo, "bbox", cJSON_DetachItemFromObject(st, "bbox"));
-    cJSON_Delete(st);
+    cJSON *mo = record_mesh(obj, path, jp->format, m->nverts, m->ntris, s.watertight, s.bbox[0], s.bbox[1]);
     if (write_out && jp->out) {
         char file[4096];
         if (mkdir(jp->out, 0777) != 0 && errno != EEXIST) {
@@ -435,17 +424,6 @@ static void done_record(job *j, const job_params *jp, cJSON *rec, const char *ke
     emit(j, rec);
 }
 
-static void add_decimation(cJSON *rec, const refine_facts *f)
-{
-    if (!f->decimated)
-        return;
-    cJSON *d = cJSON_CreateObject();
-    cJSON_AddNumberToObject(d, "target", f->target);
-    cJSON_AddNumberToObject(d, "triangles_before", f->decimation.triangles_before);
-    cJSON_AddNumberToObject(d, "error", f->decimation.error);
-    cJSON_AddBoolToObject(d, "target_met", f->decimation.target_met);
-    ndjson_set(rec, "decimation", d);
-}
 
 /* "backend" from what ran, "fallback" only when there was one. */
 static void set_backend(cJSON *rec, const refine_facts *f)
@@ -523,7 +501,7 @@ static void run_field(job *j, const job_params *jp, const char *fkey)
         ndjson_set(rec, "field", cJSON_CreateString(fkey));
         set_backend(rec, &f);
         ndjson_set(rec, "textured", cJSON_CreateBool(f.textured));
-        add_decimation(rec, &f);
+        ndjson_set(rec, "decimation", record_decimation(&f));
         if (s == REFINE_FINAL && warn)
             ndjson_set(rec, "warnings", cJSON_Duplicate(warn, 1));
         done_record(j, jp, rec, keys[s], obj, units_now_ms() - t0);
@@ -603,7 +581,7 @@ static void run_mesh(job *j, const job_params *jp, const char *path)
         set_backend(rec, &f);
         if (f.repaired)
             ndjson_set(rec, "repair", repair_json(&f));
-        add_decimation(rec, &f);
+        ndjson_set(rec, "decimation", record_decimation(&f));
         done_record(j, jp, rec, keys[s], obj, units_now_ms() - t0);
     }
     goto out;
