@@ -323,8 +323,11 @@ static int progressive_stages(orf_cache *cache, const job *j, const cJSON *req, 
         return -1;
     if (!img->rgba && image_load_memory(bytes, nbytes, image, j->max_pixels, img, e) < 0)
         return -1;
+    if (texture_alpha_from_mask(img, j->gp.mask, image, e) < 0)
+        return -1;
     refine_params rp;
     refine_params_default(&rp);
+    rp.backend = &j->backend;
     rp.texture = j->format == MESH_FMT_PLY   ? TEXTURE_COLORS
                  : j->format == MESH_FMT_STL ? 0
                                              : TEXTURE_UVS | TEXTURE_ATTACH;
@@ -354,8 +357,9 @@ static int progressive_stages(orf_cache *cache, const job *j, const cJSON *req, 
         cJSON *rec = record_base(req);
         ndjson_set(rec, "stage", cJSON_CreateString(refine_stage_name(st)));
         ndjson_set(rec, "progress", cJSON_CreateNumber(refine_stage_progress(st)));
-        /* refine_from_field cuts on the CPU */
-        ndjson_set(rec, "backend", cJSON_CreateString("cpu"));
+        ndjson_set(rec, "backend", cJSON_CreateString(f.backend[0] ? f.backend : "cpu"));
+        if (f.fallback[0])
+            ndjson_set(rec, "fallback", cJSON_CreateString(f.fallback));
         ndjson_set(rec, "grid", cJSON_CreateNumber(f.resolution));
         ndjson_set(rec, "key", cJSON_CreateString(key));
         ndjson_set(rec, "field", cJSON_CreateString(fkey));

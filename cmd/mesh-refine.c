@@ -483,6 +483,14 @@ static void run_field(job *j, const job_params *jp, const char *fkey)
                 char msg[600];
                 snprintf(msg, sizeof msg, "no texture: %s", e.message);
                 cJSON_AddItemToArray(warn, cJSON_CreateString(msg));
+            } else {
+                /* the mask mesh-gen used says where the background is */
+                mask_method mm = MASK_AUTO;
+                const char *ms = ndjson_get_string(j->req, "mask");
+                if (ms)
+                    mask_method_parse(ms, &mm, NULL);
+                if (texture_alpha_from_mask(&img, mm, ip, &e) != 0)
+                    goto fail;
             }
         }
         orf_mesh m;

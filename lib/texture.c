@@ -137,3 +137,30 @@ int texture_project_front(orf_mesh *m, const orf_image *img, float extent, int w
     }
     return 0;
 }
+
+int texture_alpha_from_mask(orf_image *img, mask_method method, const char *name, orf_err *e)
+{
+    if (!img->rgba || img->had_alpha)
+        return 0;
+    orf_mask mask;
+    orf_err me;
+    memset(&mask, 0, sizeof mask);
+    if (mask_compute(img, method, name, &mask, &me) != 0) {
+        /* no foreground is no reason to refuse a texture; memory is */
+        if (strcmp(me.code, "too_large") == 0) {
+            if (e)
+                *e = me;
+            return -1;
+        }
+        return 0;
+    }
+    if (mask.method != MASK_NONE && mask.cov) {
+        size_t n = (size_t)img->w * img->h;
+        for (size_t i = 0; i < n; i++) {
+            float c = mask.cov[i] < 0 ? 0 : mask.cov[i] > 1 ? 1 : mask.cov[i];
+            img->rgba[4 * i + 3] = (uint8_t)lrintf(c * 255.0f);
+        }
+    }
+    mask_free(&mask);
+    return 0;
+}

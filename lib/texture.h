@@ -17,6 +17,7 @@
 
 #include "err.h"
 #include "image.h"
+#include "mask.h"
 #include "mesh.h"
 
 enum {
@@ -31,5 +32,14 @@ enum {
  * "bad_request" for an empty image or extent <= 0, "too_large" when memory
  * runs out (m keeps what it had). */
 int texture_project_front(orf_mesh *m, const orf_image *img, float extent, int what, orf_err *e);
+
+/* Make an opaque source image (one cut out by its border colour or its
+ * luminance) carry its foreground mask as alpha, so that texturing bleeds
+ * the foreground's colours over the background at the rim instead of
+ * sampling it. `method` is the mask method that made the field (MASK_AUTO
+ * finds it again). Images that had alpha, and images with no background
+ * (reliefs), are left as they are. Returns 0, or -1 with "too_large" when
+ * memory runs out. */
+int texture_alpha_from_mask(orf_image *img, mask_method method, const char *name, orf_err *e);
 
 #endif

@@ -95,5 +95,40 @@ int main(void)
     mesh_free(&q);
     mesh_free(&m);
     image_free(&img);
+
+    /* An opaque white-backed image (a border-colour cut-out): its mask becomes
+     * alpha, and the attached texture has the foreground's red bled over the
+     * white just outside the rim, so the rim samples no background. */
+    orf_image wb;
+    image_alloc(&wb, 64, 64, &e);
+    for (int y = 0; y < 64; y++)
+        for (int x = 0; x < 64; x++) {
+            uint8_t *p = wb.rgba + 4 * (y * 64 + x);
+            int in = (x - 32) * (x - 32) + (y - 32) * (y - 32) < 20 * 20;
+            p[0] = in ? 200 : 255, p[1] = in ? 20 : 255, p[2] = in ? 40 : 255, p[3] = 255;
+        }
+    CHECK(texture_alpha_from_mask(&wb, MASK_BORDER, "white.png", &e) == 0 && wb.rgba[3] == 0 &&
+              wb.rgba[4 * (32 * 64 + 32) + 3] == 255,
+          "an opaque white-backed image gets alpha 0 outside its disc, 255 inside");
+    orf_mesh tri;
+    mesh_alloc(&tri, 3, 1, 0, NULL);
+    float tp[9] = {0, 0, 0, 0.1f, 0, 0, 0, 0.1f, 0};
+    memcpy(tri.pos, tp, sizeof tp);
+    tri.idx[0] = 0, tri.idx[1] = 1, tri.idx[2] = 2;
+    CHECK(texture_project_front(&tri, &wb, 1.0f, TEXTURE_UVS | TEXTURE_ATTACH, &e) == 0, "texture attached");
+    /* (32 + 21, 32): one pixel outside the disc on the row through its centre */
+    const uint8_t *rim = tri.texture.rgba ? tri.texture.rgba + 4 * (32 * 64 + 53) : NULL;
+    CHECK(rim && rim[0] > 150 && rim[1] < 100 && rim[2] < 100,
+          "the pixel just outside the rim is the foreground's red, not the white background (%d %d %d)",
+          rim ? rim[0] : -1, rim ? rim[1] : -1, rim ? rim[2] : -1);
+    mesh_free(&tri);
+    orf_image photo;
+    image_alloc(&photo, 16, 16, &e);
+    for (size_t i = 0; i < 16 * 16 * 4; i++)
+        photo.rgba[i] = (uint8_t)(i * 37 % 251);
+    CHECK(texture_alpha_from_mask(&photo, MASK_AUTO, "photo.png", &e) == 0 && photo.rgba[3] == (uint8_t)(3 * 37 % 251),
+          "an image with no background (a relief) keeps its pixels");
+    image_free(&photo);
+    image_free(&wb);
     return check_done();
 }
