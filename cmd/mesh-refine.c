@@ -338,7 +338,7 @@ static cJSON *base_record(const cJSON *req, refine_stage s)
 {
     cJSON *rec = cJSON_Duplicate(req, 1);
     static const char *const drop[] = {"error", "warnings", "repair", "decimation", "cached", "ms", "key",
-                                       "fallback"};
+                                       "fallback", "grid"};
     for (size_t i = 0; i < sizeof drop / sizeof drop[0]; i++)
         cJSON_DeleteItemFromObjectCaseSensitive(rec, drop[i]);
     ndjson_set(rec, "stage", cJSON_CreateString(refine_stage_name(s)));
@@ -378,17 +378,38 @@ static int try_hit(job *j, const job_params *jp, refine_stage s, const char *key
         char file[4096];
         snprintf(file, sizeof file, "%s/%s.%s", jp->out, stem, meshio_format_ext(jp->format));
         int ok = mkdir(jp->out, 0777) == 0 || errno == EEXIST;
-        if (!ok || meshio_read_file(path, 0, &m, &e) != 0) {
-            mesh_free(&m);
-            cJSON_Delete(rec);
-            return 0; /* recompute */
-        }
-        if (m.uv && ip && image_load_file(ip, 0, &img, &e) == 0)
-            texture_project_front(&m, &img, 1.0f, TEXTURE_ATTACH, &e);
-        if (meshio_write_file(&m, jp->format, file, &e) == 0)
+        if (ok && jp->format != MESH_FMT_OBJ) {
+            /* the object is the file: write its very bytes */
+            uint8_t *data = NULL;
+            size_t nd = 0;
+            ok = cache_get_object(g_cache, obj, &data, &nd, &e) == 1 &&
+                 meshio_write_atomic(file, data, nd, &e) == 0;
+            free(data);
+            if (!ok) {
+                cJSON_Delete(rec);
+                return 0; /* recompute */
+            }
             ndjson_set(mo, "out", cJSON_CreateString(file));
-        image_free(&img);
-        mesh_free(&m);
+        } else {
+            /* an OBJ's texture lives beside it (.mtl, .png): make them again */
+            if (!ok || meshio_read_file(path, 0, &m, &e) != 0) {
+                mesh_free(&m);
+                cJSON_Delete(rec);
+                return 0; /* recompute */
+            }
+            if (m.uv && ip && image_load_file(ip, 0, &img, &e) == 0) {
+                mask_method mm = MASK_AUTO;
+                const char *ms = ndjson_get_string(j->req, "mask");
+                if (ms)
+                    mask_method_parse(ms, &mm, NULL);
+                if (texture_alpha_from_mask(&img, mm, ip, &e) == 0)
+                    texture_project_front(&m, &img, 1.0f, TEXTURE_ATTACH, &e);
+            }
+            if (meshio_write_file(&m, jp->format, file, &e) == 0)
+                ndjson_set(mo, "out", cJSON_CreateString(file));
+            image_free(&img);
+            mesh_free(&m);
+        }
     }
     ndjson_set(rec, "cached", cJSON_CreateTrue());
     ndjson_set(rec, "ms", cJSON_CreateNumber(round((units_now_ms() - t0) * 10) / 10));
@@ -408,7 +429,7 @@ static void done_record(job *j, const job_params *jp, cJSON *rec, const char *ke
         /* what a hit gives back: the results, not the request's own fields */
         cJSON *stored = cJSON_CreateObject();
         static const char *const keep[] = {"stage", "progress", "backend", "fallback", "field", "mesh",
-                                           "repair", "decimation", "warnings", "textured"};
+                                           "repair", "decimation", "warnings", "textured", "grid"};
         for (size_t i = 0; i < sizeof keep / sizeof keep[0]; i++) {
             const cJSON *v = cJSON_GetObjectItemCaseSensitive(rec, keep[i]);
             if (v)
@@ -509,6 +530,8 @@ static void run_field(job *j, const job_params *jp, const char *fkey)
         ndjson_set(rec, "field", cJSON_CreateString(fkey));
         set_backend(rec, &f);
         ndjson_set(rec, "textured", cJSON_CreateBool(f.textured));
+        if (f.resolution > 0)
+            ndjson_set(rec, "grid", cJSON_CreateNumber(f.resolution));
         ndjson_set(rec, "decimation", record_decimation(&f));
         if (s == REFINE_FINAL && warn)
             ndjson_set(rec, "warnings", cJSON_Duplicate(warn, 1));

@@ -211,3 +211,18 @@ check_shape() {
     run mesh-refine -q <<< '{"mesh":"x.obj","backend":"tpu"}'
     echo "$output" | jq -e '.error.code == "bad_request"'
 }
+
+@test "records name the grid each stage used; a hit with --out writes the cached object's very bytes" {
+    records disc > recs
+    run --separate-stderr mesh-refine --resolution 200 --refined-resolution 120 < recs
+    assert_success
+    assert_equal "$(echo "$output" | jq -r 'select(.progress > 50) | .grid' | paste -sd,)" "120,200"
+    mesh-refine --out first < recs > /dev/null
+    run --separate-stderr mesh-refine --out again < recs
+    assert_success
+    final=$(echo "$output" | jq -c 'select(.stage == "final")')
+    assert_equal "$(jq -r '[.cached, .grid] | @csv' <<<"$final")" "true,256"
+    obj=$(jq -r .mesh.path <<<"$final")
+    cmp "$obj" "$(jq -r .mesh.out <<<"$final")"
+    cmp first/disc.glb again/disc.glb
+}
