@@ -17,6 +17,7 @@
 #include <sodium.h>
 
 #include "cache_internal.h"
+#include "fsize.h"
 #include "units.h"
 
 /* ---- hashing ------------------------------------------------------------ */
@@ -149,6 +150,7 @@ int cache_open(orf_cache **out, const char *dir, double ttl_seconds, orf_err *e)
 {
     *out = NULL;
     cache_sodium_init();
+    fsize_limit_as_error(); /* a full file-size limit gives EFBIG, not SIGXFSZ */
     double ttl = ttl_seconds;
     if (ttl < 0) {
         const char *v = getenv("ORFEAS_CACHE_TTL");
@@ -302,6 +304,7 @@ int cache_atomic_write_at(int shard_fd, const char *name, const void *data, size
 
 int cache_write_file_atomic(const char *path, const void *data, size_t n, orf_err *e)
 {
+    fsize_limit_as_error();
     char dir[PATH_MAX];
     if (snprintf(dir, sizeof dir, "%s", path) >= (int)sizeof dir)
         return orf_fail(e, "io_error", "%.100s...: path too long", path);

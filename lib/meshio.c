@@ -3,6 +3,7 @@
  * and meshio_stl.c. */
 #include "meshio.h"
 #include "meshio_internal.h"
+#include "fsize.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -406,6 +407,7 @@ int meshio_write_mem(const orf_mesh *m, mesh_format f, const char *mtl_name, uin
 
 int meshio_write_atomic(const char *path, const void *data, size_t n, orf_err *e)
 {
+    fsize_limit_as_error(); /* past `ulimit -f`: EFBIG and an error, not SIGXFSZ */
     size_t plen = strlen(path);
     char *tmp = malloc(plen + 16);
     if (!tmp)
