@@ -63,7 +63,8 @@ int cache_key_valid(const char *key)
 int cache_hash_file(const char *path, char key[65], orf_err *e)
 {
     cache_sodium_init();
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    /* O_NONBLOCK: opening a FIFO with no writer must not hang; reads block again after. */
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
     if (fd < 0)
         return orf_fail_errno(e, "no_input", path);
     struct stat st;
@@ -71,6 +72,7 @@ int cache_hash_file(const char *path, char key[65], orf_err *e)
         close(fd);
         return orf_fail(e, "no_input", "%s: is a directory", path);
     }
+    fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK);
     crypto_hash_sha256_state s;
     crypto_hash_sha256_init(&s);
     unsigned char buf[1 << 16];
@@ -445,7 +447,7 @@ int cache_put_object(orf_cache *c, const void *data, size_t n, char key[65], orf
 
 int cache_put_file(orf_cache *c, const char *path, char key[65], uint64_t *bytes, orf_err *e)
 {
-    int in = open(path, O_RDONLY | O_CLOEXEC);
+    int in = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK); /* a FIFO with no writer must not hang */
     if (in < 0)
         return orf_fail_errno(e, "no_input", path);
     struct stat st;
