@@ -159,6 +159,12 @@ asan: deps
 demo: deps all
 	scripts/demo $(BUILD)
 
+# Crash safety: writers, readers and prune on one cache, SIGKILLed at random,
+# then verify (scripts/soak). Not part of check.
+SOAK_SECONDS ?= 60
+soak: all
+	scripts/soak $(BUILD) $(SOAK_SECONDS)
+
 bench: all
 	scripts/bench/run $(BUILD)
 
