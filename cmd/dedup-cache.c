@@ -23,7 +23,7 @@ static const char usage[] =
     "                               expired and least recently used entries go;\n"
     "                               silent on success unless -v or --dry-run\n"
     "  verify [--repair]            rehash objects, check request entries\n"
-    "  get KEY [-o FILE]            an object's bytes to stdout or FILE\n"
+    "  get KEY [-o|--output FILE]   an object's bytes to stdout or FILE\n"
     "  put FILE...                  store files as objects, one record each\n"
     "  rm KEY...                    remove objects or request entries\n"
     "  clear [--yes]                remove everything (--yes needed on a terminal)\n"

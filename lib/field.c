@@ -15,7 +15,7 @@ void field_params_default(field_params *p)
     p->invert = 0;
     p->base = 0.02f;
     p->max_side = FIELD_DEFAULT_SIDE;
-    p->tolerance = 1e-6;
+    p->tolerance = 1e-5;
 }
 
 static const char *const mode_names[] = {"inflate", "extrude", "relief"};
@@ -109,9 +109,9 @@ static int resample(const float *src, int sw, int shh, float *dst, int w, int h)
 typedef struct mg_level {
     int w, h;
     uint8_t *in;   /* interior cell */
-    float *diag;   /* diagonal of the operator */
-    float off;     /* weight of an interior neighbour */
-    float *u, *b, *r;
+    double *diag;   /* diagonal of the operator */
+    double off;     /* weight of an interior neighbour */
+    double *u, *b, *r;
 } mg_level;
 
 #define MG_MAX_LEVELS 16
@@ -126,13 +126,13 @@ static void mg_smooth(mg_level *L)
 {
     int w = L->w, h = L->h;
     for (int colour = 0; colour < 2; colour++) {
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if ((size_t)L->w * (size_t)L->h > 262144)
         for (int y = 0; y < h; y++) {
             for (int x = (y + colour) & 1; x < w; x += 2) {
                 size_t i = at(w, x, y);
                 if (!L->in[i])
                     continue;
-                float s = L->b[i];
+                double s = L->b[i];
                 if (x > 0 && L->in[i - 1])
                     s += L->off * L->u[i - 1];
                 if (x + 1 < w && L->in[i + 1])
@@ -151,7 +151,7 @@ static void mg_smooth(mg_level *L)
 static double mg_residual(mg_level *L, double *rows)
 {
     int w = L->w, h = L->h;
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if ((size_t)L->w * (size_t)L->h > 262144)
     for (int y = 0; y < h; y++) {
         double acc = 0;
         for (int x = 0; x < w; x++) {
@@ -160,7 +160,7 @@ static double mg_residual(mg_level *L, double *rows)
                 L->r[i] = 0;
                 continue;
             }
-            float s = L->b[i] - L->diag[i] * L->u[i];
+            double s = L->b[i] - L->diag[i] * L->u[i];
             if (x > 0 && L->in[i - 1])
                 s += L->off * L->u[i - 1];
             if (x + 1 < w && L->in[i + 1])
@@ -170,7 +170,7 @@ static double mg_residual(mg_level *L, double *rows)
             if (y + 1 < h && L->in[i + (size_t)w])
                 s += L->off * L->u[i + (size_t)w];
             L->r[i] = s;
-            acc += (double)s * s;
+            acc += s * s;
         }
         if (rows)
             rows[y] = acc;
@@ -180,6 +180,34 @@ static double mg_residual(mg_level *L, double *rows)
         for (int y = 0; y < h; y++)
             sum += rows[y];
     return sum;
+}
+
+/* Bilinear from coarse cell centres (exterior coarse cells count as 0):
+ * added to L->u as a correction when `add`, else assigned as a first guess. */
+static void mg_prolong(mg_level *L, const mg_level *C, int add)
+{
+#pragma omp parallel for schedule(static) if ((size_t)L->w * (size_t)L->h > 262144)
+    for (int y = 0; y < L->h; y++)
+        for (int x = 0; x < L->w; x++) {
+            size_t i = at(L->w, x, y);
+            if (!L->in[i])
+                continue;
+            int cx = x >> 1, cy = y >> 1;
+            int nx = (x & 1) ? cx + 1 : cx - 1, ny = (y & 1) ? cy + 1 : cy - 1;
+            double e = 0;
+            const int xs[2] = {cx, nx}, ys[2] = {cy, ny};
+            const double wx[2] = {0.75, 0.25}, wy[2] = {0.75, 0.25};
+            for (int a = 0; a < 2; a++)
+                for (int c = 0; c < 2; c++) {
+                    int px = xs[c], py = ys[a];
+                    if (px < 0 || py < 0 || px >= C->w || py >= C->h)
+                        continue;
+                    size_t ci = at(C->w, px, py);
+                    if (C->in[ci])
+                        e += wx[c] * wy[a] * C->u[ci];
+                }
+            L->u[i] = add ? L->u[i] + e : e;
+        }
 }
 
 static void mg_vcycle(mg_level *lv, int nlev, int l)
@@ -203,39 +231,17 @@ static void mg_vcycle(mg_level *lv, int nlev, int l)
                 C->b[ci] = 0;
                 continue;
             }
-            float s = 0;
+            double s = 0;
             for (int dy = 0; dy < 2; dy++)
                 for (int dx = 0; dx < 2; dx++) {
                     int fx = 2 * x + dx, fy = 2 * y + dy;
                     if (fx < L->w && fy < L->h)
                         s += L->r[at(L->w, fx, fy)];
                 }
-            C->b[ci] = 0.25f * s;
+            C->b[ci] = 0.25 * s;
         }
     mg_vcycle(lv, nlev, l + 1);
-    /* prolong: bilinear from coarse cell centres, exterior coarse cells as 0 */
-#pragma omp parallel for schedule(static)
-    for (int y = 0; y < L->h; y++)
-        for (int x = 0; x < L->w; x++) {
-            size_t i = at(L->w, x, y);
-            if (!L->in[i])
-                continue;
-            int cx = x >> 1, cy = y >> 1;
-            int nx = (x & 1) ? cx + 1 : cx - 1, ny = (y & 1) ? cy + 1 : cy - 1;
-            float e = 0;
-            const int xs[2] = {cx, nx}, ys[2] = {cy, ny};
-            const float wx[2] = {0.75f, 0.25f}, wy[2] = {0.75f, 0.25f};
-            for (int a = 0; a < 2; a++)
-                for (int c = 0; c < 2; c++) {
-                    int px = xs[c], py = ys[a];
-                    if (px < 0 || py < 0 || px >= C->w || py >= C->h)
-                        continue;
-                    size_t ci = at(C->w, px, py);
-                    if (C->in[ci])
-                        e += wx[c] * wy[a] * C->u[ci];
-                }
-            L->u[i] += e;
-        }
+    mg_prolong(L, C, 1);
     mg_smooth(L);
     mg_smooth(L);
 }
@@ -257,10 +263,10 @@ static int mg_alloc(mg_level *L, int w, int h)
     L->w = w;
     L->h = h;
     L->in = calloc(n, 1);
-    L->diag = calloc(n, sizeof(float));
-    L->u = calloc(n, sizeof(float));
-    L->b = calloc(n, sizeof(float));
-    L->r = calloc(n, sizeof(float));
+    L->diag = calloc(n, sizeof(double));
+    L->u = calloc(n, sizeof(double));
+    L->b = calloc(n, sizeof(double));
+    L->r = calloc(n, sizeof(double));
     return (L->in && L->diag && L->u && L->b && L->r) ? 0 : -1;
 }
 
@@ -278,7 +284,7 @@ static int inflate_solve(const float *cov, int w, int h, double tol, float *out,
     }
     nlev = 1;
     mg_level *F = &lv[0];
-    F->off = 1.0f;
+    F->off = 1.0;
     for (int y = 0; y < h; y++)
         for (int x = 0; x < w; x++) {
             size_t i = at(w, x, y);
@@ -286,7 +292,7 @@ static int inflate_solve(const float *cov, int w, int h, double tol, float *out,
             if (ci < 0.5f)
                 continue;
             F->in[i] = 1;
-            F->b[i] = 4.0f;
+            F->b[i] = 4.0;
             float d = 0;
             const int dx[4] = {1, -1, 0, 0}, dy[4] = {0, 0, 1, -1};
             for (int k = 0; k < 4; k++) {
@@ -315,7 +321,7 @@ static int inflate_solve(const float *cov, int w, int h, double tol, float *out,
             return -1;
         }
         mg_level *C = &lv[nlev];
-        C->off = P->off * 0.25f;
+        C->off = P->off * 0.25;
         for (int y = 0; y < ch; y++)
             for (int x = 0; x < cw; x++) {
                 int any = 0;
@@ -323,10 +329,12 @@ static int inflate_solve(const float *cov, int w, int h, double tol, float *out,
                     for (int dx = 0; dx < 2; dx++) {
                         int fx = 2 * x + dx, fy = 2 * y + dy;
                         if (fx < P->w && fy < P->h && P->in[at(P->w, fx, fy)])
-                            any = 1;
+                            any++;
                     }
-                C->in[at(cw, x, y)] = (uint8_t)any;
-                C->diag[at(cw, x, y)] = 4.0f * C->off;
+                /* a coarse cell is interior only when all its children are:
+                 * a coarse domain larger than the fine one overshoots */
+                C->in[at(cw, x, y)] = (uint8_t)(any == 4);
+                C->diag[at(cw, x, y)] = 4.0 * C->off;
             }
         nlev++;
     }
@@ -337,13 +345,27 @@ static int inflate_solve(const float *cov, int w, int h, double tol, float *out,
     }
     double bnorm = 0;
     for (size_t i = 0; i < (size_t)w * (size_t)h; i++)
-        bnorm += (double)F->b[i] * F->b[i];
+        bnorm += F->b[i] * F->b[i];
     bnorm = sqrt(bnorm);
     double rel = 1.0;
     int c = 0;
     if (bnorm > 0) {
+        /* full multigrid start: solve each coarser level (right-hand side 4
+         * in fine-cell units: the coarse operators carry the scale) and
+         * interpolate it up as the next level's first guess */
+        for (int l = nlev - 1; l >= 1; l--) {
+            mg_level *C = &lv[l];
+            size_t cn = (size_t)C->w * (size_t)C->h;
+            if (l == nlev - 1)
+                for (size_t i = 0; i < cn; i++)
+                    C->u[i] = 0;
+            for (size_t i = 0; i < cn; i++)
+                C->b[i] = C->in[i] ? 4.0 : 0.0;
+            mg_vcycle(lv, nlev, l);
+            mg_prolong(&lv[l - 1], C, 0);
+        }
         rel = sqrt(mg_residual(F, rows)) / bnorm;
-        while (rel > tol && c < 40) {
+        while (rel > tol && c < 60) {
             mg_vcycle(lv, nlev, 0);
             c++;
             rel = sqrt(mg_residual(F, rows)) / bnorm;
@@ -352,7 +374,7 @@ static int inflate_solve(const float *cov, int w, int h, double tol, float *out,
         rel = 0;
     }
     for (size_t i = 0; i < (size_t)w * (size_t)h; i++)
-        out[i] = F->in[i] && F->u[i] > 0 ? F->u[i] : 0.0f;
+        out[i] = F->in[i] && F->u[i] > 0 ? (float)F->u[i] : 0.0f;
     *cycles = c;
     *resid = rel;
     free(rows);

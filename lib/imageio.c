@@ -92,6 +92,20 @@ int image_load_memory(const void *data, size_t len, const char *name, uint64_t m
     int w = 0, h = 0, comp = 0;
     if (!stbi_info_from_memory(buf, (int)len, &w, &h, &comp)) {
         const char *why = stbi_failure_reason();
+        /* stb_image probes every format, so a PNG it refused as too large
+         * reports "unknown image type": read the PNG header ourselves */
+        static const uint8_t sig[8] = {0x89, 'P', 'N', 'G', 0x0d, 0x0a, 0x1a, 0x0a};
+        if (len >= 24 && memcmp(buf, sig, 8) == 0 && memcmp(buf + 12, "IHDR", 4) == 0) {
+            uint64_t pw = (uint64_t)buf[16] << 24 | (uint64_t)buf[17] << 16 |
+                          (uint64_t)buf[18] << 8 | buf[19];
+            uint64_t ph = (uint64_t)buf[20] << 24 | (uint64_t)buf[21] << 16 |
+                          (uint64_t)buf[22] << 8 | buf[23];
+            if (pw * ph > max_pixels || (why && strcmp(why, "too large") == 0))
+                return orf_fail(e, "too_large",
+                                "%s: the header claims %llu x %llu pixels, over the limit of %llu",
+                                name, (unsigned long long)pw, (unsigned long long)ph,
+                                (unsigned long long)max_pixels);
+        }
         return orf_fail(e, "bad_image", "%s: not an image stb_image can read (%s)", name,
                         why ? why : "unknown format");
     }

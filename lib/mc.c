@@ -15,10 +15,12 @@ int mc_extract(const orf_volume *v, orf_mesh *m, orf_err *e)
         return 0;
     size_t slab = (size_t)nx * (size_t)ny, npts = slab * (size_t)nz;
     uint8_t *bits = malloc(npts);
+    uint8_t *in = malloc(npts);
     uint32_t *base = malloc(npts * sizeof *base);
     uint64_t *vcount = calloc((size_t)nz + 1, sizeof *vcount);
     uint64_t *tcount = calloc((size_t)nz + 1, sizeof *tcount);
-    if (!bits || !base || !vcount || !tcount) {
+    if (!bits || !in || !base || !vcount || !tcount) {
+        free(in);
         free(bits);
         free(base);
         free(vcount);
@@ -26,6 +28,10 @@ int mc_extract(const orf_volume *v, orf_mesh *m, orf_err *e)
         return orf_fail(e, "too_large", "out of memory for marching cubes");
     }
     const float *f = v->f;
+    long sy = nx, sz = (long)slab;
+#pragma omp parallel for schedule(static)
+    for (long p = 0; p < (long)npts; p++)
+        in[p] = f[p] > 0.0f;
     /* pass 1: crossing edges per point, vertices and triangles per slab */
 #pragma omp parallel for schedule(static)
     for (int k = 0; k < nz; k++) {
@@ -33,11 +39,16 @@ int mc_extract(const orf_volume *v, orf_mesh *m, orf_err *e)
         for (int j = 0; j < ny; j++)
             for (int i = 0; i < nx; i++) {
                 size_t p = ((size_t)k * (size_t)ny + (size_t)j) * (size_t)nx + (size_t)i;
-                unsigned b = mc_point_edges(f, nx, ny, nz, i, j, k);
+                unsigned b = mc_point_edges(in, nx, ny, nz, i, j, k, (long)p);
                 bits[p] = (uint8_t)b;
                 nv += (uint64_t)__builtin_popcount(b);
-                if (i < nx - 1 && j < ny - 1 && k < nz - 1)
-                    nt += mt_tri_count[mc_cell_index(f, nx, ny, i, j, k)];
+                if (b && i < nx - 1 && j < ny - 1 && k < nz - 1)
+                    nt += mt_tri_count[mc_cell_index(in, (long)p, sy, sz)];
+                else if (!b && i < nx - 1 && j < ny - 1 && k < nz - 1) {
+                    unsigned ci = mc_cell_index(in, (long)p, sy, sz);
+                    if (ci != 0 && ci != 255)
+                        nt += mt_tri_count[ci];
+                }
             }
         vcount[k + 1] = nv;
         tcount[k + 1] = nt;
@@ -48,6 +59,7 @@ int mc_extract(const orf_volume *v, orf_mesh *m, orf_err *e)
     }
     uint64_t NV = vcount[nz], NT = tcount[nz];
     if (NV > UINT32_MAX - 1 || NT > UINT32_MAX / 3) {
+        free(in);
         free(bits);
         free(base);
         free(vcount);
@@ -56,6 +68,7 @@ int mc_extract(const orf_volume *v, orf_mesh *m, orf_err *e)
                         (unsigned long long)NV);
     }
     if (mesh_alloc(m, (uint32_t)NV, (uint32_t)NT, 0, e) != 0) {
+        free(in);
         free(bits);
         free(base);
         free(vcount);
@@ -94,8 +107,11 @@ int mc_extract(const orf_volume *v, orf_mesh *m, orf_err *e)
         size_t t = (size_t)tcount[k];
         for (int j = 0; j < ny - 1; j++)
             for (int i = 0; i < nx - 1; i++) {
-                unsigned ci = mc_cell_index(f, nx, ny, i, j, k);
+                size_t p0 = ((size_t)k * (size_t)ny + (size_t)j) * (size_t)nx + (size_t)i;
+                unsigned ci = mc_cell_index(in, (long)p0, sy, sz);
                 unsigned nt = mt_tri_count[ci];
+                if (!nt)
+                    continue;
                 for (unsigned a = 0; a < 3 * nt; a++) {
                     unsigned code = mt_tris[ci][a];
                     unsigned lo = code >> 3, dir = code & 7;
@@ -107,6 +123,7 @@ int mc_extract(const orf_volume *v, orf_mesh *m, orf_err *e)
                 t += nt;
             }
     }
+    free(in);
     free(bits);
     free(base);
     free(vcount);

@@ -286,33 +286,29 @@ static const uint8_t mt_tris[256][36] = {
     {1,7,3,5,7,1,3,7,2,2,7,6,4,7,5,6,7,4,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0},
     {0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0}};
 
-/* The bits of inside corners of the cell with lowest corner (i, j, k) in a
- * grid of nx x ny points per slab; f is indexed (k * ny + j) * nx + i. */
-MC_INLINE unsigned mc_cell_index(const float *f, int nx, int ny, int i, int j, int k)
+/* The bits of inside corners of the cell whose lowest corner is point p,
+ * from a 0/1 array `in` (1 where f > 0) with strides sy (a row) and sz (a
+ * slab) points. */
+MC_INLINE unsigned mc_cell_index(const uint8_t *in, long p, long sy, long sz)
 {
-    unsigned ci = 0;
-    for (unsigned c = 0; c < 8; c++) {
-        long idx = ((long)(k + (int)(c >> 2 & 1)) * ny + (j + (int)(c >> 1 & 1))) * nx +
-                   (i + (int)(c & 1));
-        if (f[idx] > 0.0f)
-            ci |= 1u << c;
-    }
-    return ci;
+    return (unsigned)in[p] | (unsigned)in[p + 1] << 1 | (unsigned)in[p + sy] << 2 |
+           (unsigned)in[p + sy + 1] << 3 | (unsigned)in[p + sz] << 4 |
+           (unsigned)in[p + sz + 1] << 5 | (unsigned)in[p + sz + sy] << 6 |
+           (unsigned)in[p + sz + sy + 1] << 7;
 }
 
-/* The crossing edges leaving grid point (i, j, k): bit dir-1 set when the
- * edge to the point at offset dir (1..7) exists and changes sign. */
-MC_INLINE unsigned mc_point_edges(const float *f, int nx, int ny, int nz, int i, int j, int k)
+/* The crossing edges leaving grid point p = (i, j, k): bit dir-1 set when
+ * the edge to the point at offset dir (1..7) exists and changes sign. */
+MC_INLINE unsigned mc_point_edges(const uint8_t *in, int nx, int ny, int nz, int i, int j, int k,
+                                  long p)
 {
-    long p = ((long)k * ny + j) * nx + i;
-    int in = f[p] > 0.0f;
-    unsigned m = 0;
+    long sy = nx, sz = (long)nx * ny;
+    unsigned m = 0, here = in[p];
     for (int d = 1; d < 8; d++) {
         int di = d & 1, dj = d >> 1 & 1, dk = d >> 2 & 1;
         if (i + di >= nx || j + dj >= ny || k + dk >= nz)
             continue;
-        long q = ((long)(k + dk) * ny + (j + dj)) * nx + (i + di);
-        if ((f[q] > 0.0f) != in)
+        if (in[p + di + dj * sy + dk * sz] != here)
             m |= 1u << (d - 1);
     }
     return m;

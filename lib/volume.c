@@ -51,17 +51,32 @@ static void field_at(const orf_field *fld, float x, float y, float *sd, float *t
     *bot = w00 * fld->bot[p00] + w10 * fld->bot[p10] + w01 * fld->bot[p01] + w11 * fld->bot[p11];
 }
 
-static inline float fmin3(float a, float b, float c)
+/* The solid's function: positive inside. (top - z)(z - bot) is a smooth
+ * (for a sphere, quadratic) function with the same zero set and sign as
+ * min(top - z, z - bot), so linear interpolation along grid edges places
+ * the surface far better near the rim than z_front - |z| would; k * sd
+ * (k the largest thickness) cuts it at the rim with a matching slope. */
+static inline float solid_value(float k, float sd, float top, float bot, float z)
 {
-    float m = a < b ? a : b;
-    return m < c ? m : c;
+    float a = k * sd, b = (top - z) * (z - bot);
+    return a < b ? a : b;
+}
+
+static float thickness_scale(const orf_field *fld)
+{
+    float k = 0;
+    size_t cells = (size_t)fld->w * (size_t)fld->h;
+    for (size_t i = 0; i < cells; i++)
+        if (fld->sd[i] > 0 && fld->top[i] - fld->bot[i] > k)
+            k = fld->top[i] - fld->bot[i];
+    return k > 1e-3f ? k : 1e-3f;
 }
 
 float volume_eval(const orf_field *fld, float x, float y, float z)
 {
     float sd, top, bot;
     field_at(fld, x, y, &sd, &top, &bot);
-    return fmin3(sd, top - z, z - bot);
+    return solid_value(thickness_scale(fld), sd, top, bot, z);
 }
 
 int volume_sample(const orf_field *fld, int n, orf_volume *v, orf_err *e)
@@ -113,6 +128,7 @@ int volume_sample(const orf_field *fld, int n, orf_volume *v, orf_err *e)
     v->step = step;
     int nx = v->nx, ny = v->ny, nz = v->nz;
     float *f = v->f;
+    float kk = thickness_scale(fld);
 #pragma omp parallel for schedule(static)
     for (int j = 0; j < ny; j++) {
         for (int i = 0; i < nx; i++) {
@@ -121,7 +137,7 @@ int volume_sample(const orf_field *fld, int n, orf_volume *v, orf_err *e)
             for (int k = 0; k < nz; k++) {
                 float z = org[2] + (float)k * step;
                 f[((size_t)k * (size_t)ny + (size_t)j) * (size_t)nx + (size_t)i] =
-                    fmin3(sd, top - z, z - bot);
+                    solid_value(kk, sd, top, bot, z);
             }
         }
     }

@@ -1,9 +1,12 @@
 /* volume.h - the field sampled as a signed function on a 3-D grid.
  *
- * f(x, y, z) = min(sd(x, y), top(x, y) - z, z - bot(x, y)) in model units
- * (see field.h): positive inside the solid, negative outside, continuous
- * across the rim (sd goes smoothly negative outside the mask and beyond
- * the image). For inflate with back=mirror this is z_front - |z|.
+ * f(x, y, z) = min(k sd(x, y), (top(x, y) - z) (z - bot(x, y))) (see
+ * field.h; k is the largest thickness top - bot): positive inside the
+ * solid, negative outside, continuous across the rim (sd goes smoothly
+ * negative outside the mask and beyond the image). It has the same sign and
+ * zero set as z_front - |z| for inflate with back=mirror (there it is
+ * z_front^2 - z^2, exactly quadratic for a sphere, so the surface is placed
+ * well by linear interpolation at coarse grids).
  * The grid spacing is step = 1 / n model units, so the longer image side
  * spans n cells; points reach at least 1.5 cells beyond the solid on every
  * side, so the outer layer of points is always outside, and the grid is
