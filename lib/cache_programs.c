@@ -18,11 +18,16 @@ static const cache_param mesh_gen_params[] = {
     {"resolution", "{\"voxel\":32,\"rough\":96}"},
 };
 
+/* mesh-refine (owner: refinecmd). Each stage record has its own key:
+ * mesh-refine fills "stage" and "resolution" (that stage's grid) and leaves
+ * max_triangles/max_error at their defaults for the refined stage. The
+ * input is the field key for a refined stage from a field, the SHA-256 of
+ * "field:<key> image:<image sha256 or none>" for a final stage from a field
+ * (the texture is part of the result), and the mesh file's SHA-256 for a mesh. */
 static const cache_param mesh_refine_params[] = {
-    {"format", "\"glb\""},
-    {"resolution", "{\"refined\":192,\"final\":256}"},
-    {"smooth", "true"},
-    {"triangles", "0"},
+    {"stage", "\"final\""},   {"resolution", "256"}, {"smooth", "10"},
+    {"max_triangles", "50000"}, {"max_error", "0"},    {"format", "\"glb\""},
+    {"fill_holes", "0"},        {"weld", "0"},         {"floaters", "0.005"},
 };
 
 static const cache_program programs[] = {

@@ -1,0 +1,807 @@
+/* cuda_backend.cu - volume sampling, marching tetrahedra and Taubin smoothing
+ * on the GPU (see cuda_backend.h for the contract).
+ *
+ * Marching tetrahedra in five passes over the grid points, mirroring mc.c so
+ * the output is the CPU's, array for array:
+ *   inside     in[p] = f[p] > 0, as mc.c
+ *   classify   per point p: its crossing-edge bits (mc_point_edges) and
+ *              vertex count, and for the cell whose lowest corner it is, the
+ *              triangle count (mc_cell_index, mt_tri_count)
+ *   scan       exclusive prefix sums of both counts, in place: vertex ids are
+ *              numbered by (point index, edge dir) and triangles by (cell
+ *              index, table order), exactly the CPU's slab-by-slab order
+ *   vertices   per point with crossing edges: positions (mc_edge_t)
+ *   triangles  per cell with triangles: corners from mt_tris through
+ *              mc_edge_vertex (shared vertex ids: welded, watertight)
+ * Cells with no triangles and points with no crossings exit after reading
+ * one word, so the last two passes only work where the surface is.
+ */
+#include <cuda_fp16.h>
+#include <cuda_runtime.h>
+
+#include <atomic>
+#include <chrono>
+#include <mutex>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define SMOOTH_VERTEX_QUALIFIERS __host__ __device__ static inline
+#include "half_round.h"
+#include "mc_cell.h"
+#include "smooth_vertex.h"
+#include "volume_point.h"
+
+extern "C" {
+#include "err.h"
+#include "mc.h"
+#include "mesh.h"
+#include "smooth.h"
+#include "volume.h"
+}
+
+#include "cuda_backend.h"
+
+/* ---- jobs: allocations, errors ------------------------------------------- */
+
+static std::atomic<uint64_t> g_limit(0), g_live(0);
+
+extern "C" void cuda_test_set_alloc_limit(uint64_t bytes)
+{
+    g_limit.store(bytes);
+}
+
+extern "C" uint64_t cuda_live_bytes(void)
+{
+    return g_live.load();
+}
+
+#define JOB_MAX_ALLOC 16
+
+struct job {
+    cudaStream_t stream = nullptr;
+    void *ptr[JOB_MAX_ALLOC] = {};
+    size_t size[JOB_MAX_ALLOC] = {};
+    uint64_t live = 0, peak = 0;
+    const char *where = "";  /* the call that failed */
+    uint64_t wanted = 0;     /* bytes of a failed allocation */
+    std::chrono::steady_clock::time_point t0 = std::chrono::steady_clock::now();
+};
+
+#define CK(call)                                                                                   \
+    do {                                                                                           \
+        cudaError_t ck_ = (call);                                                                  \
+        if (ck_ != cudaSuccess) {                                                                  \
+            J.where = #call;                                                                       \
+            return ck_;                                                                            \
+        }                                                                                          \
+    } while (0)
+
+/* after a kernel launch: launch errors now, execution errors at the next sync */
+#define CK_LAUNCH(name)                                                                            \
+    do {                                                                                           \
+        cudaError_t ck_ = cudaGetLastError();                                                      \
+        if (ck_ != cudaSuccess) {                                                                  \
+            J.where = name;                                                                        \
+            return ck_;                                                                            \
+        }                                                                                          \
+    } while (0)
+
+template <typename T> static cudaError_t job_alloc(job &J, T **p, size_t count)
+{
+    size_t bytes = count * sizeof(T);
+    if (bytes == 0)
+        bytes = sizeof(T);
+    *p = nullptr;
+    int slot = -1;
+    for (int i = 0; i < JOB_MAX_ALLOC && slot < 0; i++)
+        if (!J.ptr[i])
+            slot = i;
+    if (slot < 0)
+        return cudaErrorInvalidValue;
+    uint64_t limit = g_limit.load();
+    if (limit && g_live.load() + bytes > limit) {
+        J.wanted = bytes;
+        return cudaErrorMemoryAllocation;
+    }
+    void *q = nullptr;
+    cudaError_t r = cudaMallocAsync(&q, bytes, J.stream);
+    if (r != cudaSuccess) {
+        J.wanted = bytes;
+        return r;
+    }
+    J.ptr[slot] = q;
+    J.size[slot] = bytes;
+    J.live += bytes;
+    g_live += bytes;
+    if (J.live > J.peak)
+        J.peak = J.live;
+    *p = (T *)q;
+    return cudaSuccess;
+}
+
+static cudaError_t job_free(job &J, void *p)
+{
+    if (!p)
+        return cudaSuccess;
+    for (int i = 0; i < JOB_MAX_ALLOC; i++)
+        if (J.ptr[i] == p) {
+            cudaError_t r = cudaFreeAsync(p, J.stream);
+            J.ptr[i] = nullptr;
+            J.live -= J.size[i];
+            g_live -= J.size[i];
+            return r;
+        }
+    return cudaErrorInvalidValue;
+}
+
+static cudaError_t job_start(job &J)
+{
+    cudaError_t r = cudaStreamCreateWithFlags(&J.stream, cudaStreamNonBlocking);
+    if (r != cudaSuccess) {
+        J.stream = nullptr;
+        J.where = "cudaStreamCreateWithFlags";
+    }
+    return r;
+}
+
+/* Free everything the job holds, wait for its stream and map `r` (the first
+ * failure, or cudaSuccess) to 0 or -1 with "cuda_oom" / "cuda_error". */
+static int job_end(job &J, cudaError_t r, const char *what, cuda_job_stats *stats, orf_err *e)
+{
+    for (int i = 0; i < JOB_MAX_ALLOC; i++)
+        if (J.ptr[i]) {
+            cudaError_t f = job_free(J, J.ptr[i]);
+            if (r == cudaSuccess && f != cudaSuccess) {
+                r = f;
+                J.where = "cudaFreeAsync";
+            }
+        }
+    if (J.stream) {
+        cudaError_t s = cudaStreamSynchronize(J.stream);
+        if (r == cudaSuccess && s != cudaSuccess) {
+            r = s;
+            J.where = "cudaStreamSynchronize";
+        }
+        cudaStreamDestroy(J.stream);
+        J.stream = nullptr;
+    }
+    if (stats) {
+        stats->peak_bytes = J.peak;
+        stats->ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - J.t0)
+                        .count();
+    }
+    if (r == cudaSuccess)
+        return 0;
+    cudaGetLastError(); /* clear a non-sticky error so later jobs start clean */
+    if (r == cudaErrorMemoryAllocation)
+        return orf_fail(e, "cuda_oom",
+                        "%s: CUDA out of memory (%s wanted %.1f MiB with %.1f MiB held by this job)",
+                        what, J.where, (double)J.wanted / 1048576.0, (double)J.live / 1048576.0);
+    return orf_fail(e, "cuda_error", "%s: %s failed: %s", what, J.where, cudaGetErrorString(r));
+}
+
+/* ---- launch shapes ---------------------------------------------------------- */
+
+#define THREADS 256
+
+static unsigned blocks_for(uint64_t n)
+{
+    uint64_t b = (n + THREADS - 1) / THREADS;
+    if (b < 1)
+        b = 1;
+    if (b > (1u << 20))
+        b = 1u << 20; /* kernels stride over the rest */
+    return (unsigned)b;
+}
+
+#define FOR_EACH(p, n)                                                                             \
+    for (uint64_t p = (uint64_t)blockIdx.x * blockDim.x + threadIdx.x; p < (n);                  \
+         p += (uint64_t)gridDim.x * blockDim.x)
+
+/* ---- volume storage: float or binary16 bits --------------------------------- */
+
+__device__ __forceinline__ float vload(const float *f, uint64_t i)
+{
+    return __ldg(f + i);
+}
+
+__device__ __forceinline__ float vload(const uint16_t *f, uint64_t i)
+{
+    return __half2float(__ushort_as_half(__ldg((const unsigned short *)f + i)));
+}
+
+__device__ __forceinline__ void vstore(float *f, uint64_t i, float x)
+{
+    f[i] = x;
+}
+
+__device__ __forceinline__ void vstore(uint16_t *f, uint64_t i, float x)
+{
+    f[i] = half_from_float(x);
+}
+
+/* ---- volume sampling: one thread per column (i, j), all k ------------------- */
+
+template <typename T>
+__global__ void k_sample(volume_field_view view, float kk, int nx, int ny, int nz, float x0, float y0,
+                         float z0, float step, T *out)
+{
+    uint64_t cols = (uint64_t)nx * (uint64_t)ny, slab = cols;
+    FOR_EACH(c, cols)
+    {
+        int i = (int)(c % (uint64_t)nx), j = (int)(c / (uint64_t)nx);
+        float sd, top, bot;
+        volume_field_at(&view, x0 + (float)i * step, y0 + (float)j * step, &sd, &top, &bot);
+        for (int k = 0; k < nz; k++) {
+            float z = z0 + (float)k * step;
+            vstore(out, (uint64_t)k * slab + c, volume_point_value(kk, sd, top, bot, z));
+        }
+    }
+}
+
+/* ---- marching tetrahedra ------------------------------------------------------ */
+
+__device__ uint8_t d_tri_count[256];
+__device__ uint8_t d_tris[256][36];
+
+static std::mutex g_tables_lock;
+static int g_tables_device = -1; /* the device the tables were copied to */
+
+static cudaError_t tables_upload(job &J)
+{
+    int dev = 0;
+    CK(cudaGetDevice(&dev));
+    std::lock_guard<std::mutex> hold(g_tables_lock);
+    if (g_tables_device == dev)
+        return cudaSuccess;
+    CK(cudaMemcpyToSymbol(d_tri_count, mt_tri_count, sizeof mt_tri_count));
+    CK(cudaMemcpyToSymbol(d_tris, mt_tris, sizeof mt_tris));
+    g_tables_device = dev;
+    return cudaSuccess;
+}
+
+struct grid {
+    int nx, ny, nz;
+    uint64_t slab, npts;
+};
+
+/* in[p] = f[p] > 0, the array mc_cell.h's functions read (as mc.c builds it) */
+template <typename T> __global__ void k_inside(const T *f, uint64_t n, uint8_t *in)
+{
+    FOR_EACH(p, n)
+    in[p] = vload(f, p) > 0.0f;
+}
+
+__global__ void k_classify(const uint8_t *in, grid g, uint8_t *bits, uint32_t *vcnt, uint32_t *tcnt)
+{
+    long sy = g.nx, sz = (long)g.slab;
+    FOR_EACH(p, g.npts)
+    {
+        int i = (int)(p % (uint64_t)g.nx);
+        uint64_t r = p / (uint64_t)g.nx;
+        int j = (int)(r % (uint64_t)g.ny), k = (int)(r / (uint64_t)g.ny);
+        unsigned b = mc_point_edges(in, g.nx, g.ny, g.nz, i, j, k, (long)p), nt = 0;
+        if (i + 1 < g.nx && j + 1 < g.ny && k + 1 < g.nz)
+            nt = d_tri_count[mc_cell_index(in, (long)p, sy, sz)];
+        bits[p] = (uint8_t)b;
+        vcnt[p] = (uint32_t)__popc(b);
+        tcnt[p] = nt;
+    }
+}
+
+template <typename T>
+__global__ void k_vertices(const T *f, grid g, const uint8_t *bits, const uint32_t *vbase, float x0,
+                           float y0, float z0, float step, float *pos)
+{
+    FOR_EACH(p, g.npts)
+    {
+        unsigned b = bits[p];
+        if (!b)
+            continue;
+        int i = (int)(p % (uint64_t)g.nx);
+        uint64_t r = p / (uint64_t)g.nx;
+        int j = (int)(r % (uint64_t)g.ny), k = (int)(r / (uint64_t)g.ny);
+        uint64_t id = vbase[p];
+        float fp = vload(f, p);
+        for (unsigned d = 1; d < 8; d++) {
+            if (!(b & (1u << (d - 1))))
+                continue;
+            int di = (int)(d & 1), dj = (int)(d >> 1 & 1), dk = (int)(d >> 2 & 1);
+            uint64_t q = p + (uint64_t)dk * g.slab + (uint64_t)dj * (uint64_t)g.nx + (uint64_t)di;
+            float t = mc_edge_t(fp, vload(f, q));
+            pos[3 * id + 0] = x0 + ((float)i + t * (float)di) * step;
+            pos[3 * id + 1] = y0 + ((float)j + t * (float)dj) * step;
+            pos[3 * id + 2] = z0 + ((float)k + t * (float)dk) * step;
+            id++;
+        }
+    }
+}
+
+__global__ void k_triangles(const uint8_t *in, grid g, const uint8_t *bits, const uint32_t *vbase,
+                            const uint32_t *tbase, uint32_t *idx)
+{
+    FOR_EACH(p, g.npts)
+    {
+        if (p + 1 >= g.npts || tbase[p + 1] == tbase[p])
+            continue; /* no triangles (the last point has no cell) */
+        unsigned ci = mc_cell_index(in, (long)p, (long)g.nx, (long)g.slab);
+        unsigned nt = d_tri_count[ci];
+        uint64_t t = tbase[p];
+        for (unsigned a = 0; a < 3 * nt; a++) {
+            unsigned code = d_tris[ci][a];
+            unsigned lo = code >> 3, dir = code & 7;
+            uint64_t q = p + (uint64_t)(lo >> 2 & 1) * g.slab + (uint64_t)(lo >> 1 & 1) * (uint64_t)g.nx +
+                         (uint64_t)(lo & 1);
+            idx[3 * t + a] = mc_edge_vertex(vbase[q], bits[q], dir);
+        }
+    }
+}
+
+/* ---- exclusive scan of uint32 counts, in place, total in 64 bits ------------
+ * Tiles of SCAN_TILE elements: (1) each block sums its tile, (2) one block
+ * scans the tile sums (64-bit), (3) each block scans its tile and adds its
+ * offset. Offsets are written as uint32; the caller checks the 64-bit total
+ * before using them. */
+
+#define SCAN_ITEMS 16
+#define SCAN_TILE (THREADS * SCAN_ITEMS)
+
+__device__ __forceinline__ uint64_t block_exclusive_u64(uint64_t x, uint64_t *total)
+{
+    __shared__ uint64_t warp_sum[THREADS / 32];
+    unsigned lane = threadIdx.x & 31, w = threadIdx.x >> 5;
+    uint64_t inc = x;
+#pragma unroll
+    for (int o = 1; o < 32; o <<= 1) {
+        uint64_t y = __shfl_up_sync(0xffffffffu, inc, o);
+        if ((int)lane >= o)
+            inc += y;
+    }
+    if (lane == 31)
+        warp_sum[w] = inc;
+    __syncthreads();
+    if (w == 0) {
+        uint64_t s = lane < THREADS / 32 ? warp_sum[lane] : 0, si = s;
+#pragma unroll
+        for (int o = 1; o < 32; o <<= 1) {
+            uint64_t y = __shfl_up_sync(0xffffffffu, si, o);
+            if ((int)lane >= o)
+                si += y;
+        }
+        if (lane < THREADS / 32)
+            warp_sum[lane] = si - s; /* exclusive over warps */
+        if (lane == THREADS / 32 - 1)
+            *total = si;
+    }
+    __syncthreads();
+    uint64_t r = warp_sum[w] + inc - x;
+    __syncthreads(); /* warp_sum is reused by the next call */
+    return r;
+}
+
+__global__ void k_scan_reduce(const uint32_t *a, uint64_t n, uint64_t *tile_sum)
+{
+    __shared__ uint64_t total;
+    uint64_t base = (uint64_t)blockIdx.x * SCAN_TILE, s = 0;
+    for (int q = 0; q < SCAN_ITEMS; q++) {
+        uint64_t i = base + (uint64_t)q * THREADS + threadIdx.x; /* coalesced */
+        if (i < n)
+            s += a[i];
+    }
+    block_exclusive_u64(s, &total);
+    if (threadIdx.x == 0)
+        tile_sum[blockIdx.x] = total;
+}
+
+/* one block: exclusive scan of the tile sums in place; grand total at [ntiles] */
+__global__ void k_scan_tiles(uint64_t *tile_sum, uint64_t ntiles)
+{
+    __shared__ uint64_t total;
+    uint64_t carry = 0;
+    for (uint64_t b = 0; b < ntiles; b += THREADS) {
+        uint64_t i = b + threadIdx.x;
+        uint64_t x = i < ntiles ? tile_sum[i] : 0;
+        uint64_t ex = block_exclusive_u64(x, &total);
+        if (i < ntiles)
+            tile_sum[i] = carry + ex;
+        carry += total;
+        __syncthreads();
+    }
+    if (threadIdx.x == 0)
+        tile_sum[ntiles] = carry;
+}
+
+__global__ void k_scan_apply(uint32_t *a, uint64_t n, const uint64_t *tile_sum)
+{
+    __shared__ uint32_t tile[SCAN_TILE];
+    __shared__ uint64_t total;
+    uint64_t base = (uint64_t)blockIdx.x * SCAN_TILE;
+    for (int q = 0; q < SCAN_ITEMS; q++) {
+        uint64_t i = base + (uint64_t)q * THREADS + threadIdx.x;
+        tile[q * THREADS + threadIdx.x] = i < n ? a[i] : 0;
+    }
+    __syncthreads();
+    uint64_t s = 0;
+    for (int q = 0; q < SCAN_ITEMS; q++)
+        s += tile[threadIdx.x * SCAN_ITEMS + q];
+    uint64_t run = tile_sum[blockIdx.x] + block_exclusive_u64(s, &total);
+    for (int q = 0; q < SCAN_ITEMS; q++) {
+        uint32_t x = tile[threadIdx.x * SCAN_ITEMS + q];
+        tile[threadIdx.x * SCAN_ITEMS + q] = (uint32_t)run;
+        run += x;
+    }
+    __syncthreads();
+    for (int q = 0; q < SCAN_ITEMS; q++) {
+        uint64_t i = base + (uint64_t)q * THREADS + threadIdx.x;
+        if (i < n)
+            a[i] = tile[q * THREADS + threadIdx.x];
+    }
+}
+
+static cudaError_t scan_exclusive(job &J, uint32_t *a, uint64_t n, uint64_t *total)
+{
+    uint64_t ntiles = (n + SCAN_TILE - 1) / SCAN_TILE;
+    if (ntiles == 0)
+        ntiles = 1;
+    uint64_t *sums = nullptr;
+    CK(job_alloc(J, &sums, ntiles + 1));
+    k_scan_reduce<<<(unsigned)ntiles, THREADS, 0, J.stream>>>(a, n, sums);
+    CK_LAUNCH("k_scan_reduce");
+    k_scan_tiles<<<1, THREADS, 0, J.stream>>>(sums, ntiles);
+    CK_LAUNCH("k_scan_tiles");
+    k_scan_apply<<<(unsigned)ntiles, THREADS, 0, J.stream>>>(a, n, sums);
+    CK_LAUNCH("k_scan_apply");
+    CK(cudaMemcpyAsync(total, sums + ntiles, sizeof *total, cudaMemcpyDeviceToHost, J.stream));
+    CK(cudaStreamSynchronize(J.stream));
+    CK(job_free(J, sums));
+    return cudaSuccess;
+}
+
+/* Extract the mesh of the device volume d_f (nx*ny*nz values of T). On
+ * "too many" sets *too_large and returns success with m untouched. */
+template <typename T>
+static cudaError_t mc_run(job &J, const T *d_f, const orf_volume *v, orf_mesh *m, int *too_large,
+                          uint64_t *nv_out)
+{
+    grid g;
+    g.nx = v->nx;
+    g.ny = v->ny;
+    g.nz = v->nz;
+    g.slab = (uint64_t)g.nx * (uint64_t)g.ny;
+    g.npts = g.slab * (uint64_t)g.nz;
+    CK(tables_upload(J));
+    uint8_t *in = nullptr, *bits = nullptr;
+    uint32_t *vbase = nullptr, *tbase = nullptr, *d_idx = nullptr;
+    float *d_pos = nullptr;
+    CK(job_alloc(J, &in, g.npts));
+    CK(job_alloc(J, &bits, g.npts));
+    CK(job_alloc(J, &vbase, g.npts));
+    CK(job_alloc(J, &tbase, g.npts));
+    unsigned nb = blocks_for(g.npts);
+    k_inside<T><<<nb, THREADS, 0, J.stream>>>(d_f, g.npts, in);
+    CK_LAUNCH("k_inside");
+    k_classify<<<nb, THREADS, 0, J.stream>>>(in, g, bits, vbase, tbase);
+    CK_LAUNCH("k_classify");
+    uint64_t NV = 0, NT = 0;
+    CK(scan_exclusive(J, vbase, g.npts, &NV));
+    CK(scan_exclusive(J, tbase, g.npts, &NT));
+    *nv_out = NV;
+    if (NV > UINT32_MAX - 1 || NT > UINT32_MAX / 3) {
+        *too_large = 1;
+        return cudaSuccess;
+    }
+    CK(job_alloc(J, &d_pos, (size_t)NV * 3));
+    CK(job_alloc(J, &d_idx, (size_t)NT * 3));
+    k_vertices<T><<<nb, THREADS, 0, J.stream>>>(d_f, g, bits, vbase, v->x0, v->y0, v->z0, v->step,
+                                               d_pos);
+    CK_LAUNCH("k_vertices");
+    k_triangles<<<nb, THREADS, 0, J.stream>>>(in, g, bits, vbase, tbase, d_idx);
+    CK_LAUNCH("k_triangles");
+    /* the scratch goes before the host copy so the peak is the larger of the two phases */
+    CK(job_free(J, in));
+    CK(job_free(J, bits));
+    CK(job_free(J, vbase));
+    CK(job_free(J, tbase));
+    orf_err me;
+    if (mesh_alloc(m, (uint32_t)NV, (uint32_t)NT, 0, &me) != 0) {
+        *too_large = 2;
+        return cudaSuccess;
+    }
+    if (NV)
+        CK(cudaMemcpyAsync(m->pos, d_pos, (size_t)NV * 3 * sizeof(float), cudaMemcpyDeviceToHost,
+                           J.stream));
+    if (NT)
+        CK(cudaMemcpyAsync(m->idx, d_idx, (size_t)NT * 3 * sizeof(uint32_t), cudaMemcpyDeviceToHost,
+                           J.stream));
+    CK(cudaStreamSynchronize(J.stream));
+    return cudaSuccess;
+}
+
+static int mc_finish(job &J, cudaError_t r, int too_large, uint64_t NV, orf_mesh *m,
+                     cuda_job_stats *stats, orf_err *e)
+{
+    if (r != cudaSuccess || too_large)
+        mesh_free(m);
+    int rc = job_end(J, r, "marching cubes (CUDA)", stats, e);
+    if (rc == 0 && too_large == 1)
+        return orf_fail(e, "too_large", "marching cubes would make %llu vertices",
+                        (unsigned long long)NV);
+    if (rc == 0 && too_large == 2)
+        return orf_fail(e, "too_large", "out of memory for the mesh of marching cubes");
+    return rc;
+}
+
+static cudaError_t upload_volume(job &J, const orf_volume *v, int fp16, void **d_f)
+{
+    uint64_t n = (uint64_t)v->nx * (uint64_t)v->ny * (uint64_t)v->nz;
+    if (!fp16) {
+        float *d = nullptr;
+        CK(job_alloc(J, &d, n));
+        *d_f = d;
+        CK(cudaMemcpyAsync(d, v->f, n * sizeof(float), cudaMemcpyHostToDevice, J.stream));
+        return cudaSuccess;
+    }
+    uint16_t *h = (uint16_t *)malloc(n * sizeof(uint16_t));
+    if (!h) {
+        J.where = "malloc (host copy of the fp16 volume)";
+        return cudaErrorMemoryAllocation;
+    }
+    for (uint64_t i = 0; i < n; i++)
+        h[i] = half_from_float(v->f[i]);
+    uint16_t *d = nullptr;
+    cudaError_t r = job_alloc(J, &d, n);
+    if (r == cudaSuccess)
+        r = cudaMemcpyAsync(d, h, n * sizeof(uint16_t), cudaMemcpyHostToDevice, J.stream);
+    if (r == cudaSuccess)
+        r = cudaStreamSynchronize(J.stream); /* h is pageable and freed next */
+    free(h);
+    if (r != cudaSuccess) {
+        J.where = "uploading the fp16 volume";
+        return r;
+    }
+    *d_f = d;
+    return cudaSuccess;
+}
+
+extern "C" int cuda_mc_extract(const orf_volume *v, int fp16, orf_mesh *m, cuda_job_stats *stats,
+                               orf_err *e)
+{
+    memset(m, 0, sizeof *m);
+    if (stats)
+        memset(stats, 0, sizeof *stats);
+    if (v->nx < 2 || v->ny < 2 || v->nz < 2 || !v->f)
+        return 0;
+    job J;
+    int too_large = 0;
+    uint64_t NV = 0;
+    void *d_f = nullptr;
+    cudaError_t r = job_start(J);
+    if (r == cudaSuccess)
+        r = upload_volume(J, v, fp16, &d_f);
+    if (r == cudaSuccess)
+        r = fp16 ? mc_run(J, (const uint16_t *)d_f, v, m, &too_large, &NV)
+                 : mc_run(J, (const float *)d_f, v, m, &too_large, &NV);
+    return mc_finish(J, r, too_large, NV, m, stats, e);
+}
+
+/* ---- sampling ------------------------------------------------------------------ */
+
+static void field_view(const orf_field *fld, volume_field_view *view)
+{
+    view->w = fld->w;
+    view->h = fld->h;
+    view->img_w = fld->img_w;
+    view->img_h = fld->img_h;
+    view->sx = fld->sx;
+    view->sy = fld->sy;
+    view->sd = fld->sd;
+    view->top = fld->top;
+    view->bot = fld->bot;
+}
+
+template <typename T>
+static cudaError_t sample_run(job &J, const orf_field *fld, const orf_volume *v, T **d_out)
+{
+    size_t cells = (size_t)fld->w * (size_t)fld->h;
+    float *d_sd = nullptr, *d_top = nullptr, *d_bot = nullptr;
+    T *d_f = nullptr;
+    CK(job_alloc(J, &d_sd, cells));
+    CK(job_alloc(J, &d_top, cells));
+    CK(job_alloc(J, &d_bot, cells));
+    CK(cudaMemcpyAsync(d_sd, fld->sd, cells * sizeof(float), cudaMemcpyHostToDevice, J.stream));
+    CK(cudaMemcpyAsync(d_top, fld->top, cells * sizeof(float), cudaMemcpyHostToDevice, J.stream));
+    CK(cudaMemcpyAsync(d_bot, fld->bot, cells * sizeof(float), cudaMemcpyHostToDevice, J.stream));
+    CK(job_alloc(J, &d_f, (size_t)v->nx * (size_t)v->ny * (size_t)v->nz));
+    volume_field_view view;
+    field_view(fld, &view);
+    float kk = volume_thickness_scale(&view);
+    view.sd = d_sd;
+    view.top = d_top;
+    view.bot = d_bot;
+    k_sample<T><<<blocks_for((uint64_t)v->nx * (uint64_t)v->ny), THREADS, 0, J.stream>>>(
+        view, kk, v->nx, v->ny, v->nz, v->x0, v->y0, v->z0, v->step, d_f);
+    CK_LAUNCH("k_sample");
+    CK(job_free(J, d_sd));
+    CK(job_free(J, d_top));
+    CK(job_free(J, d_bot));
+    *d_out = d_f;
+    return cudaSuccess;
+}
+
+/* The grid of volume_sample for fld at n cells (f left NULL), with its errors. */
+static int layout(const orf_field *fld, int n, orf_volume *v, orf_err *e)
+{
+    memset(v, 0, sizeof *v);
+    if (n < 4 || n > 2048)
+        return orf_fail(e, "bad_request", "resolution %d is outside 4..2048", n);
+    if (!fld || !fld->sd || !fld->top || !fld->bot || fld->w < 1 || fld->h < 1)
+        return orf_fail(e, "bad_request", "volume: no field");
+    volume_field_view view;
+    field_view(fld, &view);
+    int cnt[3];
+    float org[3], step;
+    if (volume_point_grid(&view, n, cnt, org, &step) != 0)
+        return orf_fail(e, "too_large", "volume of %d x %d x %d points is too large", cnt[0],
+                        cnt[1], cnt[2]);
+    v->nx = cnt[0];
+    v->ny = cnt[1];
+    v->nz = cnt[2];
+    v->x0 = org[0];
+    v->y0 = org[1];
+    v->z0 = org[2];
+    v->step = step;
+    return 0;
+}
+
+template <typename T> static cudaError_t sample_to_host(job &J, const orf_field *fld, orf_volume *v)
+{
+    T *d = nullptr;
+    CK(sample_run(J, fld, v, &d));
+    uint64_t np = (uint64_t)v->nx * (uint64_t)v->ny * (uint64_t)v->nz;
+    if (sizeof(T) == sizeof(float)) {
+        CK(cudaMemcpyAsync(v->f, d, np * sizeof(float), cudaMemcpyDeviceToHost, J.stream));
+        CK(cudaStreamSynchronize(J.stream));
+        return cudaSuccess;
+    }
+    uint16_t *h = (uint16_t *)malloc(np * sizeof *h);
+    if (!h) {
+        J.where = "malloc (host copy of the fp16 volume)";
+        return cudaErrorMemoryAllocation;
+    }
+    cudaError_t r = cudaMemcpyAsync(h, d, np * sizeof *h, cudaMemcpyDeviceToHost, J.stream);
+    if (r == cudaSuccess)
+        r = cudaStreamSynchronize(J.stream);
+    if (r == cudaSuccess)
+        for (uint64_t i = 0; i < np; i++)
+            v->f[i] = half_to_float(h[i]);
+    else
+        J.where = "copying the fp16 volume to the host";
+    free(h);
+    return r;
+}
+
+extern "C" int cuda_volume_sample(const orf_field *fld, int n, int fp16, orf_volume *v,
+                                  cuda_job_stats *stats, orf_err *e)
+{
+    if (stats)
+        memset(stats, 0, sizeof *stats);
+    memset(v, 0, sizeof *v);
+    if (layout(fld, n, v, e) != 0)
+        return -1;
+    uint64_t np = (uint64_t)v->nx * (uint64_t)v->ny * (uint64_t)v->nz;
+    v->f = (float *)malloc(np * sizeof(float));
+    if (!v->f) {
+        memset(v, 0, sizeof *v);
+        return orf_fail(e, "too_large", "out of memory for a volume of %llu points",
+                        (unsigned long long)np);
+    }
+    job J;
+    cudaError_t r = job_start(J);
+    if (r == cudaSuccess)
+        r = fp16 ? sample_to_host<uint16_t>(J, fld, v) : sample_to_host<float>(J, fld, v);
+    if (r != cudaSuccess)
+        volume_free(v);
+    return job_end(J, r, "volume sampling (CUDA)", stats, e);
+}
+
+extern "C" int cuda_field_extract(const orf_field *fld, int n, int fp16, orf_mesh *m,
+                                  cuda_job_stats *stats, orf_err *e)
+{
+    memset(m, 0, sizeof *m);
+    if (stats)
+        memset(stats, 0, sizeof *stats);
+    orf_volume v;
+    if (layout(fld, n, &v, e) != 0)
+        return -1;
+    job J;
+    int too_large = 0;
+    uint64_t NV = 0;
+    cudaError_t r = job_start(J);
+    if (r == cudaSuccess && !fp16) {
+        float *d = nullptr;
+        r = sample_run(J, fld, &v, &d);
+        if (r == cudaSuccess)
+            r = mc_run(J, (const float *)d, &v, m, &too_large, &NV);
+    } else if (r == cudaSuccess) {
+        uint16_t *d = nullptr;
+        r = sample_run(J, fld, &v, &d);
+        if (r == cudaSuccess)
+            r = mc_run(J, (const uint16_t *)d, &v, m, &too_large, &NV);
+    }
+    return mc_finish(J, r, too_large, NV, m, stats, e);
+}
+
+/* ---- Taubin smoothing ------------------------------------------------------------ */
+
+__global__ void k_smooth(const float *in, float *out, const uint32_t *start, const uint32_t *count,
+                         const uint32_t *nbr, uint32_t nv, float factor)
+{
+    FOR_EACH(v, nv)
+    smooth_vertex_step(in, out, start, count, nbr, (uint32_t)v, factor);
+}
+
+static cudaError_t smooth_run(job &J, orf_mesh *m, const smooth_adjacency *a, int iterations,
+                              float lambda, float mu)
+{
+    uint32_t nv = m->nverts;
+    size_t nnbr = a->start[nv];
+    float *d_pos = nullptr, *d_tmp = nullptr;
+    uint32_t *d_start = nullptr, *d_count = nullptr, *d_nbr = nullptr;
+    CK(job_alloc(J, &d_pos, (size_t)nv * 3));
+    CK(job_alloc(J, &d_tmp, (size_t)nv * 3));
+    CK(job_alloc(J, &d_start, (size_t)nv + 1));
+    CK(job_alloc(J, &d_count, (size_t)nv));
+    CK(job_alloc(J, &d_nbr, nnbr));
+    CK(cudaMemcpyAsync(d_pos, m->pos, (size_t)nv * 3 * sizeof(float), cudaMemcpyHostToDevice, J.stream));
+    CK(cudaMemcpyAsync(d_start, a->start, ((size_t)nv + 1) * sizeof(uint32_t), cudaMemcpyHostToDevice,
+                       J.stream));
+    CK(cudaMemcpyAsync(d_count, a->count, (size_t)nv * sizeof(uint32_t), cudaMemcpyHostToDevice,
+                       J.stream));
+    if (nnbr)
+        CK(cudaMemcpyAsync(d_nbr, a->nbr, nnbr * sizeof(uint32_t), cudaMemcpyHostToDevice, J.stream));
+    unsigned nb = blocks_for(nv);
+    for (int it = 0; it < iterations; it++) {
+        k_smooth<<<nb, THREADS, 0, J.stream>>>(d_pos, d_tmp, d_start, d_count, d_nbr, nv, lambda);
+        CK_LAUNCH("k_smooth (lambda)");
+        k_smooth<<<nb, THREADS, 0, J.stream>>>(d_tmp, d_pos, d_start, d_count, d_nbr, nv, mu);
+        CK_LAUNCH("k_smooth (mu)");
+    }
+    /* into a host buffer first, so m->pos is untouched if anything fails */
+    float *h = (float *)malloc((size_t)nv * 3 * sizeof(float));
+    if (!h) {
+        J.where = "malloc (smoothed positions)";
+        return cudaErrorMemoryAllocation;
+    }
+    cudaError_t r = cudaMemcpyAsync(h, d_pos, (size_t)nv * 3 * sizeof(float), cudaMemcpyDeviceToHost,
+                                    J.stream);
+    if (r == cudaSuccess)
+        r = cudaStreamSynchronize(J.stream);
+    if (r == cudaSuccess)
+        memcpy(m->pos, h, (size_t)nv * 3 * sizeof(float));
+    else
+        J.where = "copying the smoothed positions back";
+    free(h);
+    return r;
+}
+
+extern "C" int cuda_smooth_taubin(orf_mesh *m, int iterations, float lambda, float mu,
+                                  cuda_job_stats *stats, orf_err *e)
+{
+    if (stats)
+        memset(stats, 0, sizeof *stats);
+    /* the CPU's parameter rules and messages: it checks them and returns for 0 iterations */
+    if (mesh_smooth_taubin(m, iterations < 0 ? iterations : 0, lambda, mu, e) != 0)
+        return -1;
+    if (iterations == 0 || m->nverts == 0 || m->ntris == 0)
+        return 0;
+    smooth_adjacency a;
+    if (smooth_adjacency_build(m, &a, e) < 0)
+        return -1;
+    job J;
+    cudaError_t r = job_start(J);
+    if (r == cudaSuccess)
+        r = smooth_run(J, m, &a, iterations, lambda, mu);
+    smooth_adjacency_free(&a);
+    return job_end(J, r, "Taubin smoothing (CUDA)", stats, e);
+}

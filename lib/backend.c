@@ -1,0 +1,242 @@
+/* backend.c - choosing CPU or CUDA, and running a stage there with the
+ * out-of-memory fallback. Builds without CUDA too: then no CUDA symbol is
+ * referenced and CUDA is never chosen. */
+#include "backend.h"
+
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "half_round.h"
+#include "mc.h"
+#include "smooth.h"
+#include "units.h"
+#ifdef ORFEAS_CUDA
+#include "cuda_backend.h"
+#endif
+
+const char *backend_name(backend_kind k)
+{
+    return k == BACKEND_CUDA ? "cuda" : "cpu";
+}
+
+static int env_flag(const char *name)
+{
+    const char *s = getenv(name);
+    return s && *s && strcmp(s, "0") != 0;
+}
+
+int backend_choose(const char *request, orf_backend *b, orf_err *e)
+{
+    memset(b, 0, sizeof *b);
+    b->kind = BACKEND_CPU;
+    b->precision = DEVICE_PRECISION_FP32;
+    const char *from = "--backend";
+    if (!request || !*request) {
+        request = getenv("ORFEAS_BACKEND");
+        from = "ORFEAS_BACKEND";
+        if (!request || !*request) {
+            request = "auto";
+            from = "default";
+        }
+    }
+    int is_auto = strcasecmp(request, "auto") == 0, is_cuda = strcasecmp(request, "cuda") == 0;
+    if (strcasecmp(request, "cpu") == 0)
+        return 0;
+    if (!is_auto && !is_cuda)
+        return orf_fail(e, "bad_request", "%s: unknown backend \"%s\" (auto, cpu or cuda)", from,
+                        request);
+    if (env_flag("ORFEAS_TEST_CUDA_OOM")) {
+        b->kind = BACKEND_CUDA;
+        b->simulate_oom = 1;
+        return 0;
+    }
+    if (!device_cuda_built()) {
+        if (is_auto)
+            return 0;
+        return orf_fail(e, "unavailable",
+                        "%s: backend cuda asked for, but this build has no CUDA (built without nvcc)",
+                        from);
+    }
+    if (device_cuda_count() <= 0) {
+        if (is_auto)
+            return 0;
+        return orf_fail(e, "unavailable",
+                        "%s: backend cuda asked for, but no CUDA device answers (no GPU or no driver)",
+                        from);
+    }
+    b->kind = BACKEND_CUDA;
+    return 0;
+}
+
+/* ---- the fallback machinery ---------------------------------------------------- */
+
+static atomic_int fail_next;
+
+void backend_test_fail_next(int n)
+{
+    atomic_store(&fail_next, n > 0 ? n : 0);
+}
+
+/* 1 when this CUDA stage is to fail with a simulated out-of-memory. */
+static int simulated_oom(const orf_backend *b)
+{
+    if (b->simulate_oom)
+        return 1;
+    int n = atomic_load(&fail_next);
+    while (n > 0)
+        if (atomic_compare_exchange_weak(&fail_next, &n, n - 1))
+            return 1;
+    return 0;
+}
+
+static int use_fp16(const orf_backend *b)
+{
+    return b->precision == DEVICE_PRECISION_FP16;
+}
+
+static void facts_set(backend_facts *f, backend_kind k, int fp16, uint64_t peak, double t0)
+{
+    if (!f)
+        return;
+    snprintf(f->backend, sizeof f->backend, "%s", backend_name(k));
+    snprintf(f->precision, sizeof f->precision, "%s", fp16 ? "fp16" : "fp32");
+    f->device_peak_bytes = peak;
+    f->ms = units_now_ms() - t0;
+}
+
+typedef enum { STAGE_SAMPLE, STAGE_MC, STAGE_EXTRACT, STAGE_SMOOTH } stage_kind;
+
+typedef struct stage_args {
+    const orf_field *fld;
+    int n;
+    const orf_volume *vin;
+    orf_volume *vout;
+    orf_mesh *m;
+    int iterations;
+    float lambda, mu;
+} stage_args;
+
+/* The CUDA twin of a stage; "unavailable" in a build without CUDA. */
+static int run_cuda(stage_kind s, const stage_args *a, int fp16, uint64_t *peak, orf_err *e)
+{
+#ifdef ORFEAS_CUDA
+    cuda_job_stats st;
+    memset(&st, 0, sizeof st);
+    int rc = -1;
+    switch (s) {
+    case STAGE_SAMPLE:
+        rc = cuda_volume_sample(a->fld, a->n, fp16, a->vout, &st, e);
+        break;
+    case STAGE_MC:
+        rc = cuda_mc_extract(a->vin, fp16, a->m, &st, e);
+        break;
+    case STAGE_EXTRACT:
+        rc = cuda_field_extract(a->fld, a->n, fp16, a->m, &st, e);
+        break;
+    case STAGE_SMOOTH:
+        rc = cuda_smooth_taubin(a->m, a->iterations, a->lambda, a->mu, &st, e);
+        break;
+    }
+    *peak = st.peak_bytes;
+    return rc;
+#else
+    (void)s;
+    (void)a;
+    (void)fp16;
+    *peak = 0;
+    return orf_fail(e, "unavailable", "this build has no CUDA backend");
+#endif
+}
+
+static int run_cpu(stage_kind s, const stage_args *a, orf_err *e)
+{
+    switch (s) {
+    case STAGE_SAMPLE:
+        return volume_sample(a->fld, a->n, a->vout, e);
+    case STAGE_MC:
+        return mc_extract(a->vin, a->m, e);
+    case STAGE_EXTRACT: {
+        orf_volume v;
+        memset(a->m, 0, sizeof *a->m);
+        if (volume_sample(a->fld, a->n, &v, e) != 0)
+            return -1;
+        int rc = mc_extract(&v, a->m, e);
+        volume_free(&v);
+        return rc;
+    }
+    case STAGE_SMOOTH:
+        return mesh_smooth_taubin(a->m, a->iterations, a->lambda, a->mu, e);
+    }
+    return orf_fail(e, "bad_request", "unknown stage");
+}
+
+static int run_stage(const orf_backend *b, stage_kind s, const stage_args *a, backend_facts *facts,
+                     orf_err *e)
+{
+    double t0 = units_now_ms();
+    if (facts)
+        memset(facts, 0, sizeof *facts);
+    if (b && b->kind == BACKEND_CUDA) {
+        int fp16 = use_fp16(b);
+        uint64_t peak = 0;
+        orf_err ce;
+        orf_err_clear(&ce);
+        int rc = simulated_oom(b) ? orf_fail(&ce, "cuda_oom", "simulated CUDA out of memory (test hook)")
+                                  : run_cuda(s, a, fp16, &peak, &ce);
+        if (rc == 0) {
+            facts_set(facts, BACKEND_CUDA, fp16, peak, t0);
+            return 0;
+        }
+        if (strcmp(ce.code, "cuda_oom") != 0) {
+            if (e)
+                *e = ce;
+            return -1;
+        }
+        if (facts)
+            snprintf(facts->fallback, sizeof facts->fallback, "cuda_oom");
+    }
+    int rc = run_cpu(s, a, e);
+    if (rc == 0)
+        facts_set(facts, BACKEND_CPU, 0, 0, t0);
+    return rc;
+}
+
+int backend_volume_sample(const orf_backend *b, const orf_field *fld, int n, orf_volume *v,
+                          backend_facts *facts, orf_err *e)
+{
+    stage_args a = {.fld = fld, .n = n, .vout = v};
+    return run_stage(b, STAGE_SAMPLE, &a, facts, e);
+}
+
+int backend_mc_extract(const orf_backend *b, const orf_volume *v, orf_mesh *m,
+                       backend_facts *facts, orf_err *e)
+{
+    stage_args a = {.vin = v, .m = m};
+    return run_stage(b, STAGE_MC, &a, facts, e);
+}
+
+int backend_extract(const orf_backend *b, const orf_field *fld, int n, orf_mesh *m,
+                    backend_facts *facts, orf_err *e)
+{
+    stage_args a = {.fld = fld, .n = n, .m = m};
+    return run_stage(b, STAGE_EXTRACT, &a, facts, e);
+}
+
+int backend_smooth_taubin(const orf_backend *b, orf_mesh *m, int iterations, float lambda, float mu,
+                          backend_facts *facts, orf_err *e)
+{
+    stage_args a = {.m = m, .iterations = iterations, .lambda = lambda, .mu = mu};
+    return run_stage(b, STAGE_SMOOTH, &a, facts, e);
+}
+
+void backend_volume_round_half(orf_volume *v)
+{
+    size_t n = (size_t)v->nx * (size_t)v->ny * (size_t)v->nz;
+    if (!v->f)
+        return;
+    for (size_t i = 0; i < n; i++)
+        v->f[i] = half_round(v->f[i]);
+}

@@ -1,0 +1,105 @@
+/* backend.h - which hardware runs a stage: the CPU path or the CUDA kernels.
+ *
+ * The stage functions of lib/ (volume_sample, mc_extract,
+ * mesh_smooth_taubin) are the CPU path and the reference. Each has a
+ * backend_* twin here that runs it on the chosen backend, so a caller never
+ * knows which ran except from the facts it gets back:
+ *
+ *   orf_backend b;
+ *   if (backend_choose(opt_backend, &b, &e) != 0)      // NULL: ORFEAS_BACKEND or auto
+ *       exit(strcmp(e.code, "unavailable") ? 64 : 69);
+ *   b.precision = DEVICE_PRECISION_FP16;               // optional; default fp32
+ *   backend_facts bf;
+ *   backend_extract(&b, fld, 256, &mesh, &bf, &e);      // bf.backend "cpu"/"cuda", bf.fallback
+ *
+ * Choosing (backend_choose):
+ *   "cpu"   always the CPU.
+ *   "cuda"  the CUDA kernels; "unavailable" when the build has no CUDA
+ *           (ORFEAS_CUDA) or no device answers (programs exit 69, as for
+ *           gpu-stats --require-gpu).
+ *   "auto"  CUDA when the build has it and device_cuda_count() > 0, else CPU.
+ *   NULL or "" means $ORFEAS_BACKEND when set and not empty, else "auto".
+ *   Anything else: "bad_request" naming the text (programs exit 64).
+ *
+ * Falling back: when a CUDA stage fails with "cuda_oom" (the kernels free
+ * everything they held first), the same stage runs again on the CPU and the
+ * facts say backend "cpu", fallback "cuda_oom". Other CUDA errors
+ * ("cuda_error") are returned as they are: a broken device is not hidden.
+ *
+ * Precision: the CUDA path can store the sampled volume as fp16
+ * (kernels/half_round.h), half the memory; vertices then move by at most
+ * half_edge_shift_bound() of their grid edge, under 2^-12 (1 + 2^-9) of a
+ * cell wherever the field changes by 2^-10 model units or more along the
+ * edge, and the topology is exactly that of fp32 (sign-preserving rounding).
+ * The CPU path always samples fp32.
+ *
+ * Test hook: with ORFEAS_TEST_CUDA_OOM=1 in the environment, "cuda" (and
+ * "auto") choose CUDA even without a device, and every CUDA stage fails with
+ * a simulated "cuda_oom" before touching a device, so the fallback can be
+ * seen on machines without a GPU. backend_test_fail_next() does the same for
+ * the next n stages from C.
+ */
+#ifndef ORFEAS_BACKEND_H
+#define ORFEAS_BACKEND_H
+
+#include <stdint.h>
+
+#include "device.h"
+#include "err.h"
+#include "field.h"
+#include "mesh.h"
+#include "volume.h"
+
+typedef enum backend_kind { BACKEND_CPU = 0, BACKEND_CUDA = 1 } backend_kind;
+
+typedef struct orf_backend {
+    backend_kind kind;
+    device_precision precision; /* CUDA volume storage: FP32 (default) or FP16;
+                                   AUTO counts as FP32 */
+    int simulate_oom;           /* test hook: CUDA stages fail with "cuda_oom" */
+} orf_backend;
+
+/* What ran, for the record: "backend" and, when not empty, "fallback". */
+typedef struct backend_facts {
+    char backend[8];          /* "cpu" or "cuda": what produced the result */
+    char fallback[16];        /* "" or "cuda_oom" (CUDA ran out, the CPU redid it) */
+    char precision[8];        /* "fp32" or "fp16": the volume the result came from */
+    uint64_t device_peak_bytes; /* device memory the CUDA stage held at its peak; 0 on the CPU */
+    double ms;                /* wall time of the stage, milliseconds */
+} backend_facts;
+
+/* "cpu" or "cuda". */
+const char *backend_name(backend_kind k);
+
+/* Pick the backend for `request` ("auto", "cpu", "cuda"; NULL or "" for
+ * $ORFEAS_BACKEND, else auto; see above). Fills *b (precision FP32).
+ * -1 with "bad_request" or "unavailable"; *b is then the CPU. */
+int backend_choose(const char *request, orf_backend *b, orf_err *e);
+
+/* volume_sample on backend b: the same grid and values (after fp16 storage
+ * when b asks for it). `facts` may be NULL. Free with volume_free. */
+int backend_volume_sample(const orf_backend *b, const orf_field *fld, int n, orf_volume *v,
+                          backend_facts *facts, orf_err *e);
+
+/* mc_extract on backend b (same mesh, same vertex and triangle order). */
+int backend_mc_extract(const orf_backend *b, const orf_volume *v, orf_mesh *m,
+                       backend_facts *facts, orf_err *e);
+
+/* Sample and extract in one call: mc_extract(volume_sample(fld, n)). On CUDA
+ * the volume never leaves the device; this is the fast path for a stage. */
+int backend_extract(const orf_backend *b, const orf_field *fld, int n, orf_mesh *m,
+                    backend_facts *facts, orf_err *e);
+
+/* mesh_smooth_taubin on backend b (same positions, same errors). */
+int backend_smooth_taubin(const orf_backend *b, orf_mesh *m, int iterations, float lambda, float mu,
+                          backend_facts *facts, orf_err *e);
+
+/* Test hook: the next n CUDA stages of this process fail with a simulated
+ * "cuda_oom" before touching a device (0 to stop). */
+void backend_test_fail_next(int n);
+
+/* The fp16 storage of the CPU, for tests and the CPU emulation of the CUDA
+ * fp16 path: every sample of v rounded to binary16 and back (half_round.h). */
+void backend_volume_round_half(orf_volume *v);
+
+#endif
