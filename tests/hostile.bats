@@ -5,8 +5,8 @@
 # no temporary or half-written file in the cache or beside the output.
 #
 # Sections: the mesh readers (through tests/tools/meshtool), dedup-cache's
-# NDJSON and paths, cache abuse, and mesh-gen / mesh-refine (marked PENDING:
-# skipped until those programs process requests; see mesh_program_ready).
+# NDJSON and paths, cache abuse, mesh-refine, and mesh-gen (marked PENDING:
+# skipped until it processes requests; see mesh_program_ready).
 load test_helper
 
 T=20 # seconds any one command may take
@@ -416,18 +416,82 @@ make_hostile_images() {
     printf '%s\n' "$output" | jq -e -s '[.[] | select(.id == "last" and (has("error") | not))] | length > 0' >/dev/null
 }
 
-@test "mesh-refine (PENDING): hostile meshes give bad_mesh or too_large and the stream goes on" {
-    mesh_program_ready mesh-refine
+@test "mesh-refine: hostile meshes give bad_mesh, no_input or too_large and the stream goes on" {
     make_hostile_meshes
-    mkdir out
-    printf '%s\n' empty.obj range.obj nan.obj huge-count.ply lying.ply lying.stl count.glb index.glb \
-        truncated.glb cube.glb >list
-    run --separate-stderr timeout 300 mesh-refine --out out <list
+    mkdir out adir
+    ln -s nowhere.glb dangling.glb
+    echo x >file
+    mkfifo fifo.glb
+    printf '%s\n' empty.obj range.obj zero.obj nan.obj huge-count.ply range.ply lying.ply truncated.ply \
+        lying.stl cut.stl length.glb count.glb index.glb truncated.glb random.glb adir dangling.glb \
+        file/under.glb fifo.glb cube.glb >list
+    run --separate-stderr timeout 300 mesh-refine -q --out out --resolution 48 --refined-resolution 32 <list
     refute_signal
     [ "$status" -eq 1 ]
     printf '%s\n' "$output" | assert_ndjson
-    printf '%s\n' "$output" | jq -e -s '[.[] | select(.error) | .error.code] | length == 9 and all(test("^(bad_mesh|too_large)$"))' >/dev/null
-    printf '%s\n' "$output" | jq -e -s '[.[] | select(.mesh == "cube.glb" or (.mesh | type) == "object") | select(has("error") | not)] | length > 0' >/dev/null
+    printf '%s\n' "$output" | jq -r '[.mesh, .error.code] | @tsv' | grep -v '^{' >codes || true
+    cat codes
+    [ "$(printf '%s\n' "$output" | jq -s '[.[] | select(.error)] | length')" -eq 19 ]
+    printf '%s\n' "$output" | jq -e -s '[.[] | select(.error) | .error.code] | all(test("^(bad_mesh|too_large|no_input)$"))' >/dev/null
+    for f in adir dangling.glb file/under.glb; do grep -qP "^\Q$f\E\tno_input$" codes; done
+    # the good mesh at the end still made its records and its output file
+    printf '%s\n' "$output" | jq -e -s '[.[] | select((.mesh | type) == "object")] | length >= 2' >/dev/null
+    [ "$(ls out)" = cube.glb ]
     assert_no_temp out
     assert_no_temp "$ORFEAS_CACHE_DIR"
+}
+
+@test "mesh-refine: NDJSON garbage, wrong types, absurd values and a 5 MB line are bad_request" {
+    "$TOOLS"/meshtool make cube cube.glb
+    {
+        echo '{not json'
+        echo '[1,2]'
+        echo '3.5'
+        echo 'null'
+        echo '{"mesh": 7}'
+        echo '{"mesh":"cube.glb","resolution":-4}'
+        echo '{"mesh":"cube.glb","resolution":1000000000}'
+        echo '{"mesh":"cube.glb","resolution":"fine"}'
+        echo '{"mesh":"cube.glb","smooth":"lots"}'
+        echo '{"mesh":"cube.glb","max_triangles":-1}'
+        echo '{"mesh":"cube.glb","format":"exe"}'
+        echo '{"field":"../../../etc/passwd"}'
+        printf '{"mesh":"'; head -c 5000000 /dev/zero | tr '\0' a; printf '"}\n'
+        echo '{"mesh":"cube.glb","id":"last","resolution":32,"refined_resolution":16}'
+    } >in.ndjson
+    run --separate-stderr timeout 120 mesh-refine -q <in.ndjson
+    refute_signal
+    [ "$status" -eq 1 ]
+    printf '%s\n' "$output" | assert_ndjson
+    printf '%s\n' "$output" | jq -e -s '[.[] | select(.error)] | length == 13' >/dev/null
+    printf '%s\n' "$output" | jq -e -s '[.[] | select(.error) | .error.code] | all(. == "bad_request")' >/dev/null
+    printf '%s\n' "$output" | jq -e -s '[.[] | select(.id == "last" and (has("error") | not))] | length > 0' >/dev/null
+}
+
+@test "mesh-refine: past the file-size limit, writes fail as records, nothing is half-written" {
+    "$TOOLS"/meshtool make sphere sph.glb
+    mkdir out
+    # the cache write fails first: a cache_error record
+    run --separate-stderr timeout 120 bash -c "ulimit -f 10; exec mesh-refine -q --out out --resolution 64 --refined-resolution 32 <<<sph.glb"
+    refute_signal
+    [ "$status" -eq 1 ]
+    printf '%s\n' "$output" | jq -e -s '[.[] | select(.error) | .error.code] | index("cache_error") != null' >/dev/null
+    # without the cache, the out file's write fails: an io_error record
+    run --separate-stderr timeout 120 bash -c "ulimit -f 10; exec mesh-refine -q --no-cache --out out --resolution 64 --refined-resolution 32 <<<sph.glb"
+    refute_signal
+    [ "$status" -eq 1 ]
+    printf '%s\n' "$output" | jq -e -s '[.[] | select(.error) | .error.code] | index("io_error") != null' >/dev/null
+    [ -z "$(ls -A out)" ]
+    assert_no_temp "$ORFEAS_CACHE_DIR"
+}
+
+@test "mesh-refine: a cache folder that cannot be made: a warning, and the work goes on without it" {
+    "$TOOLS"/meshtool make cube cube.glb
+    echo x >file
+    export ORFEAS_CACHE_DIR="$BATS_TEST_TMPDIR/file/cache"
+    run --separate-stderr timeout 120 mesh-refine --resolution 32 --refined-resolution 16 <<<cube.glb
+    refute_signal
+    assert_success
+    [[ "$stderr" == *"without the cache"* ]]
+    printf '%s\n' "$output" | jq -e -s 'length == 2 and all(.[]; has("error") | not)' >/dev/null
 }
