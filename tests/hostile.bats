@@ -247,6 +247,21 @@ make_hostile_meshes() {
     run --separate-stderr timeout $T dedup-cache verify --repair
     refute_signal
     [ "$(cat outside/victim)" = precious ]
+    # a request entry that is a symlink to a well-formed entry outside: a miss
+    echo img >a.png
+    rk=$(echo '{"image":"a.png"}' | dedup-cache key --program mesh-gen | jq -r .key)
+    mkdir -p "$ORFEAS_CACHE_DIR/requests/${rk:0:2}"
+    printf '{"key":"%s","created":%s,"used":1,"cost_ms":1,"objects":[],"record":{"planted":true}}' \
+        "$rk" "$(date +%s)" >outside/entry.json
+    ln -s "$BATS_TEST_TMPDIR/outside/entry.json" "$ORFEAS_CACHE_DIR/requests/${rk:0:2}/${rk:2}"
+    run -0 timeout $T dedup-cache lookup --program mesh-gen <<<'{"image":"a.png"}'
+    printf '%s\n' "$output" | jq -e 'has("planted") | not' >/dev/null
+    # (the same bytes as a real entry do hit: the test above can fail)
+    rm "$ORFEAS_CACHE_DIR/requests/${rk:0:2}/${rk:2}"
+    cp outside/entry.json "$ORFEAS_CACHE_DIR/requests/${rk:0:2}/${rk:2}"
+    run -0 timeout $T dedup-cache lookup --program mesh-gen <<<'{"image":"a.png"}'
+    printf '%s\n' "$output" | jq -e '.planted' >/dev/null
+    rm outside/entry.json
     # objects/ itself a symlink: the cache refuses to open
     rm -rf "$ORFEAS_CACHE_DIR/objects"
     ln -s "$BATS_TEST_TMPDIR/outside" "$ORFEAS_CACHE_DIR/objects"
