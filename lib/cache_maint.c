@@ -303,7 +303,7 @@ static pobj *find_obj(prune_ctx *p, const char *key)
 {
     pobj k;
     memcpy(k.key, key, 65);
-    return bsearch(&k, p->objs, p->nobjs, sizeof *p->objs, cmp_obj);
+    return p->nobjs ? bsearch(&k, p->objs, p->nobjs, sizeof *p->objs, cmp_obj) : NULL;
 }
 
 /* Object kept whatever the references: young enough that a writer may be
@@ -345,7 +345,8 @@ int cache_prune(orf_cache *c, const cache_prune_opts *o, cache_prune_result *r, 
         rc = orf_fail(e, "cache_error", "out of memory while pruning %s", c->dir);
     preq **order = NULL;
     if (rc == 0) {
-        qsort(p.objs, p.nobjs, sizeof *p.objs, cmp_obj);
+        if (p.nobjs) /* qsort's array may not be NULL, even when empty */
+            qsort(p.objs, p.nobjs, sizeof *p.objs, cmp_obj);
         for (size_t i = 0; i < p.nreqs; i++)
             if (!p.reqs[i].dead)
                 for (size_t j = 0; j < p.reqs[i].nobjects; j++) {

@@ -13,8 +13,10 @@
 #include "cache.h"
 
 static const cache_param mesh_gen_params[] = {
+    /* mesh-gen (lib/gen, cmd/mesh-gen.c): every field that changes its output */
     {"mode", "\"auto\""},        {"mask", "\"auto\""},    {"depth", "1"},
-    {"back", "\"mirror\""},      {"format", "\"glb\""},
+    {"back", "\"mirror\""},      {"format", "\"glb\""},   {"thickness", "0.1"},
+    {"invert", "false"},         {"base", "0.02"},
     {"resolution", "{\"voxel\":32,\"rough\":96}"},
 };
 

@@ -15,7 +15,7 @@ void field_params_default(field_params *p)
     p->invert = 0;
     p->base = 0.02f;
     p->max_side = FIELD_DEFAULT_SIDE;
-    p->tolerance = 1e-5;
+    p->tolerance = 1e-4;
 }
 
 static const char *const mode_names[] = {"inflate", "extrude", "relief"};

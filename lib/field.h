@@ -52,7 +52,7 @@ typedef struct field_params {
     int invert;        /* relief: dark is high. default 0 */
     float base;        /* relief: base plate thickness, model units. default 0.02 */
     int max_side;      /* cells along the longer side, 8..4096. default 320 */
-    double tolerance;  /* inflate: relative residual to reach (at most 60 V-cycles). default 1e-5 */
+    double tolerance;  /* inflate: relative residual to reach (at most 60 V-cycles). default 1e-4 */
 } field_params;
 
 typedef struct orf_field {

@@ -2,6 +2,7 @@
 #include "gen.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "mc.h"
@@ -26,67 +27,159 @@ int gen_stage_progress(gen_stage_id s)
     return s == GEN_VOXEL ? 25 : 50;
 }
 
+int gen_mask(const orf_image *img, const char *name, const gen_params *p, orf_mask *mask,
+             gen_facts *facts, orf_err *e)
+{
+    gen_facts local;
+    if (!facts)
+        facts = &local;
+    double t0 = units_now_ms();
+    if (mask_compute(img, p->mask, name, mask, e) != 0)
+        return -1;
+    field_mode mode;
+    if (p->mode == GEN_MODE_AUTO) {
+        mode = mask->method == MASK_NONE ? FIELD_RELIEF : FIELD_INFLATE;
+        if (mode == FIELD_RELIEF)
+            snprintf(facts->why, sizeof facts->why, "%s; made a relief of the whole picture",
+                     mask->why);
+        else
+            snprintf(facts->why, sizeof facts->why, "a cut-out (%s): inflated", mask->why);
+    } else {
+        mode = (field_mode)p->mode;
+        snprintf(facts->why, sizeof facts->why, "mode %s was asked for; mask: %s",
+                 field_mode_name(mode), mask->why);
+    }
+    /* a relief covers the whole picture unless transparency or a mask asked
+     * for says otherwise */
+    if (mode == FIELD_RELIEF && p->mask == MASK_AUTO && mask->method != MASK_ALPHA)
+        for (size_t i = 0; i < (size_t)mask->w * (size_t)mask->h; i++)
+            mask->cov[i] = 1.0f;
+    facts->mode_id = mode;
+    snprintf(facts->mode, sizeof facts->mode, "%s", field_mode_name(mode));
+    snprintf(facts->mask, sizeof facts->mask, "%s", mask_method_name(mask->method));
+    facts->foreground = mask->foreground;
+    facts->ms_mask = units_now_ms() - t0;
+    return 0;
+}
+
+int gen_field_from_mask(const orf_mask *mask, const orf_image *img, const gen_params *p,
+                        int max_side, orf_field *fld, gen_facts *facts, orf_err *e)
+{
+    double t0 = units_now_ms();
+    field_params fp = p->field;
+    fp.mode = facts->mode_id;
+    if (max_side > 0)
+        fp.max_side = max_side;
+    int rc = field_compute(mask, img, &fp, fld, e);
+    facts->ms_field = units_now_ms() - t0;
+    facts->field_w = fld->w;
+    facts->field_h = fld->h;
+    facts->cycles = fld->cycles;
+    facts->residual = fld->residual;
+    return rc;
+}
+
 int gen_field(const orf_image *img, const char *name, const gen_params *p, orf_field *fld,
               gen_facts *facts, orf_err *e)
 {
     memset(fld, 0, sizeof *fld);
     gen_facts local;
-    if (!facts)
+    if (!facts) {
+        memset(&local, 0, sizeof local);
         facts = &local;
-    double t0 = units_now_ms();
-    orf_mask mask;
-    if (mask_compute(img, p->mask, name, &mask, e) != 0)
-        return -1;
-    double t1 = units_now_ms();
-    field_mode mode;
-    if (p->mode == GEN_MODE_AUTO) {
-        mode = mask.method == MASK_NONE ? FIELD_RELIEF : FIELD_INFLATE;
-        if (mode == FIELD_RELIEF)
-            snprintf(facts->why, sizeof facts->why, "%s; made a relief of the whole picture",
-                     mask.why);
-        else
-            snprintf(facts->why, sizeof facts->why, "a cut-out (%s): inflated", mask.why);
-    } else {
-        mode = (field_mode)p->mode;
-        snprintf(facts->why, sizeof facts->why, "mode %s was asked for; mask: %s",
-                 field_mode_name(mode), mask.why);
     }
-    /* a relief covers the whole picture unless transparency or a mask asked
-     * for says otherwise */
-    if (mode == FIELD_RELIEF && p->mask == MASK_AUTO && mask.method != MASK_ALPHA)
-        for (size_t i = 0; i < (size_t)mask.w * (size_t)mask.h; i++)
-            mask.cov[i] = 1.0f;
-    field_params fp = p->field;
-    fp.mode = mode;
-    int rc = field_compute(&mask, img, &fp, fld, e);
-    double t2 = units_now_ms();
-    snprintf(facts->mode, sizeof facts->mode, "%s", field_mode_name(mode));
-    snprintf(facts->mask, sizeof facts->mask, "%s", mask_method_name(mask.method));
-    facts->foreground = mask.foreground;
-    facts->ms_mask = t1 - t0;
-    facts->ms_field = t2 - t1;
-    facts->field_w = fld->w;
-    facts->field_h = fld->h;
-    facts->cycles = fld->cycles;
-    facts->residual = fld->residual;
+    orf_mask mask;
+    if (gen_mask(img, name, p, &mask, facts, e) != 0)
+        return -1;
+    int rc = gen_field_from_mask(&mask, img, p, 0, fld, facts, e);
     mask_free(&mask);
     return rc;
+}
+
+int gen_mesh_closed(const orf_mesh *m, int *closed, orf_err *e)
+{
+    *closed = 0;
+    size_t ne = (size_t)m->ntris * 3;
+    if (ne == 0)
+        return 0;
+    size_t cap = 1;
+    while (cap < 2 * ne)
+        cap <<= 1;
+    uint64_t *slot = malloc(cap * sizeof *slot);
+    if (!slot)
+        return orf_fail(e, "too_large", "out of memory checking a mesh of %u triangles", m->ntris);
+    const uint64_t EMPTY = ~(uint64_t)0;
+    for (size_t i = 0; i < cap; i++)
+        slot[i] = EMPTY;
+    int ok = 1;
+    /* every directed edge once: a repeat means a non-manifold or flipped edge */
+    for (size_t t = 0; t < m->ntris && ok; t++)
+        for (int k = 0; k < 3 && ok; k++) {
+            uint32_t a = m->idx[3 * t + (size_t)k], b = m->idx[3 * t + (size_t)(k + 1) % 3];
+            if (a == b) {
+                ok = 0;
+                break;
+            }
+            uint64_t key = (uint64_t)a << 32 | b;
+            size_t h = (size_t)((key * 0x9E3779B97F4A7C15ull) >> 20) & (cap - 1);
+            while (slot[h] != EMPTY && slot[h] != key)
+                h = (h + 1) & (cap - 1);
+            if (slot[h] == key)
+                ok = 0;
+            slot[h] = key;
+        }
+    /* and its reverse present: with every directed edge unique, each
+     * undirected edge is then used exactly twice, in opposite directions */
+    for (size_t t = 0; t < m->ntris && ok; t++)
+        for (int k = 0; k < 3 && ok; k++) {
+            uint32_t a = m->idx[3 * t + (size_t)k], b = m->idx[3 * t + (size_t)(k + 1) % 3];
+            uint64_t key = (uint64_t)b << 32 | a;
+            size_t h = (size_t)((key * 0x9E3779B97F4A7C15ull) >> 20) & (cap - 1);
+            while (slot[h] != EMPTY && slot[h] != key)
+                h = (h + 1) & (cap - 1);
+            if (slot[h] != key)
+                ok = 0;
+        }
+    free(slot);
+    *closed = ok;
+    return 0;
 }
 
 int gen_stage(const orf_field *fld, gen_stage_id s, int resolution, orf_mesh *m, gen_facts *facts,
               orf_err *e)
 {
+    return gen_stage_on(NULL, fld, s, resolution, m, facts, NULL, e);
+}
+
+int gen_stage_on(const orf_backend *b, const orf_field *fld, gen_stage_id s, int resolution,
+                 orf_mesh *m, gen_facts *facts, backend_facts *bf, orf_err *e)
+{
     memset(m, 0, sizeof *m);
+    orf_backend cpu = {BACKEND_CPU, DEVICE_PRECISION_FP32, 0};
+    if (!b)
+        b = &cpu;
+    backend_facts local;
+    if (!bf)
+        bf = &local;
+    memset(bf, 0, sizeof *bf);
     if (resolution == 0)
         resolution = s == GEN_VOXEL ? GEN_VOXEL_RESOLUTION : GEN_ROUGH_RESOLUTION;
-    double t0 = units_now_ms();
-    orf_volume vol;
-    if (volume_sample(fld, resolution, &vol, e) != 0)
-        return -1;
-    double t1 = units_now_ms();
-    int rc = s == GEN_VOXEL ? mc_voxels(&vol, m, e) : mc_extract(&vol, m, e);
+    double t0 = units_now_ms(), t1;
+    int rc;
+    if (s == GEN_VOXEL) {
+        orf_volume vol;
+        if (backend_volume_sample(b, fld, resolution, &vol, bf, e) != 0)
+            return -1;
+        t1 = units_now_ms();
+        rc = mc_voxels(&vol, m, e);
+        volume_free(&vol);
+    } else {
+        /* sampling and cutting are one call (on CUDA the volume stays on
+         * the device): the facts count it all as extraction */
+        t1 = t0;
+        rc = backend_extract(b, fld, resolution, m, bf, e);
+    }
     double t2 = units_now_ms();
-    volume_free(&vol);
     if (facts) {
         facts->ms_volume = t1 - t0;
         facts->ms_extract = t2 - t1;

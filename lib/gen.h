@@ -12,6 +12,7 @@
 #ifndef ORFEAS_GEN_H
 #define ORFEAS_GEN_H
 
+#include "backend.h"
 #include "err.h"
 #include "field.h"
 #include "image.h"
@@ -34,6 +35,7 @@ typedef struct gen_params {
 
 typedef struct gen_facts {
     char mode[16];      /* the mode that ran: "inflate", "extrude", "relief" */
+    field_mode mode_id; /* the same, as a value (set by gen_mask) */
     char mask[16];      /* the mask method that ran */
     char why[320];      /* why that mode and mask */
     double ms_decode;   /* left for the caller to fill */
@@ -56,10 +58,33 @@ int gen_stage_progress(gen_stage_id s);
 int gen_field(const orf_image *img, const char *name, const gen_params *p, orf_field *fld,
               gen_facts *facts, orf_err *e);
 
+/* The two halves of gen_field, so that a caller can make several fields of
+ * one mask (a coarse one for a fast first stage, say): gen_mask() computes
+ * the mask and decides the mode (facts->mode, mode_id, mask, why);
+ * gen_field_from_mask() solves the field with `max_side` cells along the
+ * longer side (0: p->field.max_side) in the mode gen_mask chose. */
+int gen_mask(const orf_image *img, const char *name, const gen_params *p, orf_mask *mask,
+             gen_facts *facts, orf_err *e);
+int gen_field_from_mask(const orf_mask *mask, const orf_image *img, const gen_params *p,
+                        int max_side, orf_field *fld, gen_facts *facts, orf_err *e);
+
+/* Whether every edge of `m` is used by exactly two triangles in opposite
+ * directions and no triangle repeats a corner (*closed = 1), in linear time
+ * (a hash of directed edges): the "watertight" of a record. An empty mesh
+ * is not closed. "too_large" when memory runs out. */
+int gen_mesh_closed(const orf_mesh *m, int *closed, orf_err *e);
+
 /* Cut stage `s` from `fld` at `resolution` cells along the longer image side
  * (0: the stage default, 32 or 96): voxel faces for GEN_VOXEL, marching
  * tetrahedra for GEN_ROUGH. The mesh has positions only, model units. */
 int gen_stage(const orf_field *fld, gen_stage_id s, int resolution, orf_mesh *m, gen_facts *facts,
               orf_err *e);
+
+/* gen_stage on backend b (backend.h; NULL: the CPU): the rough stage is
+ * backend_extract (sampled and cut on the device when b is CUDA), the voxel
+ * stage backend_volume_sample then the voxel faces on the CPU. `bf` (may be
+ * NULL) says what ran ("backend", "fallback"). Same mesh on every backend. */
+int gen_stage_on(const orf_backend *b, const orf_field *fld, gen_stage_id s, int resolution,
+                 orf_mesh *m, gen_facts *facts, backend_facts *bf, orf_err *e);
 
 #endif

@@ -76,6 +76,80 @@ int image_read_bytes(const char *path, size_t max_bytes, uint8_t **data, size_t 
     return 0;
 }
 
+/* stb_image (Debian's 2022 snapshot) misreads 16-bit binary PNM samples,
+ * so P5/P6 with a maxval over 255 are decoded here. Returns 1 when it was
+ * such a file (decoded or failed with e set), 0 when it is not one. */
+static int pnm16_header_int(const uint8_t *b, size_t n, size_t *at, long *v)
+{
+    for (;;) {
+        while (*at < n && (b[*at] == ' ' || b[*at] == '\t' || b[*at] == '\n' || b[*at] == '\r'))
+            (*at)++;
+        if (*at < n && b[*at] == '#') {
+            while (*at < n && b[*at] != '\n')
+                (*at)++;
+            continue;
+        }
+        break;
+    }
+    long x = 0;
+    int digits = 0;
+    while (*at < n && b[*at] >= '0' && b[*at] <= '9' && digits < 9) {
+        x = x * 10 + (b[*at] - '0');
+        (*at)++;
+        digits++;
+    }
+    *v = x;
+    return digits > 0 ? 0 : -1;
+}
+
+static int load_pnm16(const uint8_t *b, size_t n, const char *name, uint64_t max_pixels,
+                      orf_image *img, int *rc, orf_err *e)
+{
+    if (n < 3 || b[0] != 'P' || (b[1] != '5' && b[1] != '6'))
+        return 0;
+    size_t at = 2;
+    long w, h, maxval;
+    if (pnm16_header_int(b, n, &at, &w) || pnm16_header_int(b, n, &at, &h) ||
+        pnm16_header_int(b, n, &at, &maxval) || at >= n)
+        return 0; /* let stb_image say what is wrong */
+    if (maxval <= 255)
+        return 0;
+    at++; /* the single whitespace after maxval */
+    if (maxval > 65535 || w <= 0 || h <= 0) {
+        *rc = orf_fail(e, "bad_image", "%s: PNM header is out of range", name);
+        return 1;
+    }
+    if ((uint64_t)w * (uint64_t)h > max_pixels) {
+        *rc = orf_fail(e, "too_large", "%s: %ld x %ld pixels is over the limit of %llu pixels",
+                       name, w, h, (unsigned long long)max_pixels);
+        return 1;
+    }
+    int ch = b[1] == '6' ? 3 : 1;
+    uint64_t need = (uint64_t)w * (uint64_t)h * (uint64_t)ch * 2;
+    if (need > n - at) {
+        *rc = orf_fail(e, "bad_image", "%s: cannot decode (the PNM data is truncated)", name);
+        return 1;
+    }
+    if (image_alloc(img, (int)w, (int)h, e) != 0) {
+        *rc = -1;
+        return 1;
+    }
+    const uint8_t *p = b + at;
+    for (size_t i = 0; i < (size_t)w * (size_t)h; i++) {
+        uint8_t *q = img->rgba + 4 * i;
+        for (int c = 0; c < 3; c++) {
+            const uint8_t *s = p + 2 * (i * (size_t)ch + (size_t)(ch == 3 ? c : 0));
+            unsigned v = (unsigned)s[0] << 8 | s[1];
+            if (v > (unsigned)maxval)
+                v = (unsigned)maxval;
+            q[c] = (uint8_t)((v * 255u + (unsigned)maxval / 2) / (unsigned)maxval);
+        }
+        q[3] = 255;
+    }
+    *rc = 0;
+    return 1;
+}
+
 int image_load_memory(const void *data, size_t len, const char *name, uint64_t max_pixels,
                       orf_image *img, orf_err *e)
 {
@@ -89,6 +163,9 @@ int image_load_memory(const void *data, size_t len, const char *name, uint64_t m
     if (len > INT_MAX)
         return orf_fail(e, "too_large", "%s: %zu bytes is more than the decoder takes", name, len);
     const stbi_uc *buf = data;
+    int pnm_rc = 0;
+    if (load_pnm16(buf, len, name, max_pixels, img, &pnm_rc, e))
+        return pnm_rc;
     int w = 0, h = 0, comp = 0;
     if (!stbi_info_from_memory(buf, (int)len, &w, &h, &comp)) {
         const char *why = stbi_failure_reason();

@@ -7,6 +7,31 @@
 
 #include "mc_cell.h"
 
+/* A chunk is MC_CHUNK consecutive points of a row. Where the 0/1 inside
+ * flags of the chunk's points and of their +1 neighbours along x, y and z
+ * (9 points in each of 4 rows) are all equal, no edge of the chunk's points
+ * crosses and no cell of the chunk is cut: the three passes skip it. Inside
+ * and far outside a solid that is most of the grid, so the passes cost about
+ * the surface, not the volume. */
+#define MC_CHUNK 8
+
+static inline uint64_t load8(const uint8_t *p)
+{
+    uint64_t v;
+    memcpy(&v, p, 8);
+    return v;
+}
+
+/* 1 when the chunk at point p of row (j, k) needs work (see above). */
+static inline int chunk_busy(const uint8_t *in, long p, long dy, long dz)
+{
+    uint64_t a0 = load8(in + p), a1 = load8(in + p + 1);
+    uint64_t b0 = load8(in + p + dy), b1 = load8(in + p + dy + 1);
+    uint64_t c0 = load8(in + p + dz), c1 = load8(in + p + dz + 1);
+    uint64_t d0 = load8(in + p + dy + dz), d1 = load8(in + p + dy + dz + 1);
+    return ((a0 ^ a1) | (a0 ^ b0) | (a0 ^ b1) | (a0 ^ c0) | (a0 ^ c1) | (a0 ^ d0) | (a0 ^ d1)) != 0;
+}
+
 int mc_extract(const orf_volume *v, orf_mesh *m, orf_err *e)
 {
     memset(m, 0, sizeof *m);
@@ -14,42 +39,61 @@ int mc_extract(const orf_volume *v, orf_mesh *m, orf_err *e)
     if (nx < 2 || ny < 2 || nz < 2 || !v->f)
         return 0;
     size_t slab = (size_t)nx * (size_t)ny, npts = slab * (size_t)nz;
+    /* chunks per row: whole chunks whose 9th point is in the row, then one
+     * partial chunk always treated as busy */
+    int nfull = (nx - 1) / MC_CHUNK, nch = (nx + MC_CHUNK - 1) / MC_CHUNK;
+    size_t nrows = (size_t)ny * (size_t)nz;
     uint8_t *bits = malloc(npts);
-    uint8_t *in = malloc(npts);
+    uint8_t *in = malloc(npts + 16);
     uint32_t *base = malloc(npts * sizeof *base);
+    uint8_t *busy = malloc(nrows * (size_t)nch);
     uint64_t *vcount = calloc((size_t)nz + 1, sizeof *vcount);
     uint64_t *tcount = calloc((size_t)nz + 1, sizeof *tcount);
-    if (!bits || !in || !base || !vcount || !tcount) {
+    if (!bits || !in || !base || !busy || !vcount || !tcount) {
         free(in);
         free(bits);
         free(base);
+        free(busy);
         free(vcount);
         free(tcount);
         return orf_fail(e, "too_large", "out of memory for marching cubes");
     }
     const float *f = v->f;
     long sy = nx, sz = (long)slab;
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (npts >= MC_PARALLEL_POINTS)
     for (long p = 0; p < (long)npts; p++)
         in[p] = f[p] > 0.0f;
-    /* pass 1: crossing edges per point, vertices and triangles per slab */
-#pragma omp parallel for schedule(static)
+    memset(in + npts, 0, 16);
+    /* pass 1: busy chunks; crossing edges per point, vertices and triangles
+     * per slab */
+#pragma omp parallel for schedule(static) if (npts >= MC_PARALLEL_POINTS)
     for (int k = 0; k < nz; k++) {
         uint64_t nv = 0, nt = 0;
-        for (int j = 0; j < ny; j++)
-            for (int i = 0; i < nx; i++) {
-                size_t p = ((size_t)k * (size_t)ny + (size_t)j) * (size_t)nx + (size_t)i;
-                unsigned b = mc_point_edges(in, nx, ny, nz, i, j, k, (long)p);
-                bits[p] = (uint8_t)b;
-                nv += (uint64_t)__builtin_popcount(b);
-                if (b && i < nx - 1 && j < ny - 1 && k < nz - 1)
-                    nt += mt_tri_count[mc_cell_index(in, (long)p, sy, sz)];
-                else if (!b && i < nx - 1 && j < ny - 1 && k < nz - 1) {
-                    unsigned ci = mc_cell_index(in, (long)p, sy, sz);
-                    if (ci != 0 && ci != 255)
+        long dz = k < nz - 1 ? sz : 0;
+        for (int j = 0; j < ny; j++) {
+            long dy = j < ny - 1 ? sy : 0;
+            size_t row = (size_t)k * (size_t)ny + (size_t)j;
+            uint8_t *rb = busy + row * (size_t)nch;
+            for (int c = 0; c < nch; c++) {
+                int i0 = c * MC_CHUNK, i1 = i0 + MC_CHUNK < nx ? i0 + MC_CHUNK : nx;
+                size_t p0 = row * (size_t)nx + (size_t)i0;
+                if (c < nfull && !chunk_busy(in, (long)p0, dy, dz)) {
+                    rb[c] = 0;
+                    continue;
+                }
+                rb[c] = 1;
+                for (int i = i0; i < i1; i++) {
+                    size_t p = p0 + (size_t)(i - i0);
+                    unsigned b = mc_point_edges(in, nx, ny, nz, i, j, k, (long)p);
+                    bits[p] = (uint8_t)b;
+                    nv += (uint64_t)__builtin_popcount(b);
+                    if (i < nx - 1 && j < ny - 1 && k < nz - 1) {
+                        unsigned ci = mc_cell_index(in, (long)p, sy, sz);
                         nt += mt_tri_count[ci];
+                    }
                 }
             }
+        }
         vcount[k + 1] = nv;
         tcount[k + 1] = nt;
     }
@@ -62,6 +106,7 @@ int mc_extract(const orf_volume *v, orf_mesh *m, orf_err *e)
         free(in);
         free(bits);
         free(base);
+        free(busy);
         free(vcount);
         free(tcount);
         return orf_fail(e, "too_large", "marching cubes would make %llu vertices",
@@ -71,6 +116,7 @@ int mc_extract(const orf_volume *v, orf_mesh *m, orf_err *e)
         free(in);
         free(bits);
         free(base);
+        free(busy);
         free(vcount);
         free(tcount);
         return -1;
@@ -78,54 +124,74 @@ int mc_extract(const orf_volume *v, orf_mesh *m, orf_err *e)
     float *pos = m->pos;
     uint32_t *idx = m->idx;
     float step = v->step;
-    /* pass 2: vertex ids and positions */
-#pragma omp parallel for schedule(static)
+    /* pass 2: vertex ids and positions (base[] is only read where bits[] is
+     * set, which is only in busy chunks) */
+#pragma omp parallel for schedule(static) if (npts >= MC_PARALLEL_POINTS)
     for (int k = 0; k < nz; k++) {
         uint32_t id = (uint32_t)vcount[k];
-        for (int j = 0; j < ny; j++)
-            for (int i = 0; i < nx; i++) {
-                size_t p = ((size_t)k * (size_t)ny + (size_t)j) * (size_t)nx + (size_t)i;
-                base[p] = id;
-                unsigned b = bits[p];
-                for (unsigned d = 1; d < 8 && b; d++) {
-                    if (!(b & (1u << (d - 1))))
-                        continue;
-                    int di = (int)(d & 1), dj = (int)(d >> 1 & 1), dk = (int)(d >> 2 & 1);
-                    size_t q = ((size_t)(k + dk) * (size_t)ny + (size_t)(j + dj)) * (size_t)nx +
-                               (size_t)(i + di);
-                    float t = mc_edge_t(f[p], f[q]);
-                    pos[3 * (size_t)id + 0] = v->x0 + ((float)i + t * (float)di) * step;
-                    pos[3 * (size_t)id + 1] = v->y0 + ((float)j + t * (float)dj) * step;
-                    pos[3 * (size_t)id + 2] = v->z0 + ((float)k + t * (float)dk) * step;
-                    id++;
+        for (int j = 0; j < ny; j++) {
+            size_t row = (size_t)k * (size_t)ny + (size_t)j;
+            const uint8_t *rb = busy + row * (size_t)nch;
+            for (int c = 0; c < nch; c++) {
+                if (!rb[c])
+                    continue;
+                int i0 = c * MC_CHUNK, i1 = i0 + MC_CHUNK < nx ? i0 + MC_CHUNK : nx;
+                for (int i = i0; i < i1; i++) {
+                    size_t p = row * (size_t)nx + (size_t)i;
+                    base[p] = id;
+                    unsigned b = bits[p];
+                    for (unsigned d = 1; d < 8 && b; d++) {
+                        if (!(b & (1u << (d - 1))))
+                            continue;
+                        int di = (int)(d & 1), dj = (int)(d >> 1 & 1), dk = (int)(d >> 2 & 1);
+                        size_t q = ((size_t)(k + dk) * (size_t)ny + (size_t)(j + dj)) *
+                                       (size_t)nx +
+                                   (size_t)(i + di);
+                        float t = mc_edge_t(f[p], f[q]);
+                        pos[3 * (size_t)id + 0] = v->x0 + ((float)i + t * (float)di) * step;
+                        pos[3 * (size_t)id + 1] = v->y0 + ((float)j + t * (float)dj) * step;
+                        pos[3 * (size_t)id + 2] = v->z0 + ((float)k + t * (float)dk) * step;
+                        id++;
+                    }
                 }
             }
+        }
     }
     /* pass 3: triangles */
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (npts >= MC_PARALLEL_POINTS)
     for (int k = 0; k < nz - 1; k++) {
         size_t t = (size_t)tcount[k];
-        for (int j = 0; j < ny - 1; j++)
-            for (int i = 0; i < nx - 1; i++) {
-                size_t p0 = ((size_t)k * (size_t)ny + (size_t)j) * (size_t)nx + (size_t)i;
-                unsigned ci = mc_cell_index(in, (long)p0, sy, sz);
-                unsigned nt = mt_tri_count[ci];
-                if (!nt)
+        for (int j = 0; j < ny - 1; j++) {
+            size_t row = (size_t)k * (size_t)ny + (size_t)j;
+            const uint8_t *rb = busy + row * (size_t)nch;
+            for (int c = 0; c < nch; c++) {
+                if (!rb[c])
                     continue;
-                for (unsigned a = 0; a < 3 * nt; a++) {
-                    unsigned code = mt_tris[ci][a];
-                    unsigned lo = code >> 3, dir = code & 7;
-                    size_t p = ((size_t)(k + (int)(lo >> 2 & 1)) * (size_t)ny +
-                                (size_t)(j + (int)(lo >> 1 & 1))) * (size_t)nx +
-                               (size_t)(i + (int)(lo & 1));
-                    idx[3 * t + a] = mc_edge_vertex(base[p], bits[p], dir);
+                int i0 = c * MC_CHUNK, i1 = i0 + MC_CHUNK < nx - 1 ? i0 + MC_CHUNK : nx - 1;
+                for (int i = i0; i < i1; i++) {
+                    size_t p0 = row * (size_t)nx + (size_t)i;
+                    unsigned ci = mc_cell_index(in, (long)p0, sy, sz);
+                    unsigned nt = mt_tri_count[ci];
+                    if (!nt)
+                        continue;
+                    for (unsigned a = 0; a < 3 * nt; a++) {
+                        unsigned code = mt_tris[ci][a];
+                        unsigned lo = code >> 3, dir = code & 7;
+                        size_t p = ((size_t)(k + (int)(lo >> 2 & 1)) * (size_t)ny +
+                                    (size_t)(j + (int)(lo >> 1 & 1))) *
+                                       (size_t)nx +
+                                   (size_t)(i + (int)(lo & 1));
+                        idx[3 * t + a] = mc_edge_vertex(base[p], bits[p], dir);
+                    }
+                    t += nt;
                 }
-                t += nt;
             }
+        }
     }
     free(in);
     free(bits);
     free(base);
+    free(busy);
     free(vcount);
     free(tcount);
     return 0;

@@ -8,7 +8,8 @@
  * counter-clockwise seen from outside, every edge used by exactly two
  * triangles, no triangle with two equal corners. Work is split by z slab
  * (OpenMP): each slab counts, a prefix sum places it, each slab fills its
- * part, so the output is byte-identical for any thread count.
+ * part, so the output is byte-identical for any thread count. Grids under
+ * MC_PARALLEL_POINTS (mc_cell.h) run on one thread.
  *
  * mc_voxels() makes a blocky preview: the boundary faces of the grid points
  * where f > 0, each point standing for a cube of side `step` centred on it,

@@ -18,6 +18,11 @@
 
 #include <stdint.h>
 
+/* Grids smaller than this many points are done on one thread: below it the
+ * work (about 10 ms at N = 96) is too small to pay for OpenMP's barriers,
+ * which on a loaded machine cost more than they save. */
+#define MC_PARALLEL_POINTS 2000000L
+
 #ifdef __CUDACC__
 #define MC_INLINE static __host__ __device__ inline
 #else

@@ -1,6 +1,8 @@
 /* volume.c - sampling a field's signed function on a regular grid. */
 #include "volume.h"
 
+#include "mc_cell.h"
+
 #include <math.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -129,7 +131,7 @@ int volume_sample(const orf_field *fld, int n, orf_volume *v, orf_err *e)
     int nx = v->nx, ny = v->ny, nz = v->nz;
     float *f = v->f;
     float kk = thickness_scale(fld);
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (total >= MC_PARALLEL_POINTS)
     for (int j = 0; j < ny; j++) {
         for (int i = 0; i < nx; i++) {
             float sd, top, bot;

@@ -76,6 +76,38 @@ int main(void)
               "JPEG decodes, no alpha");
         image_free(&img);
         free(buf.p);
+        /* TGA and HDR (float) through stb's writers, PNM (8 and 16 bit) by hand */
+        memset(&buf, 0, sizeof buf);
+        stbi_write_tga_to_func(write_cb, &buf, 80, 60, 4, src.rgba);
+        CHECK(image_load_memory(buf.p, buf.n, "d.tga", 0, &img, &e) == 0 && img.had_alpha &&
+                  memcmp(img.rgba, src.rgba, 80 * 60 * 4) == 0,
+              "TGA with alpha decodes to the same pixels");
+        image_free(&img);
+        free(buf.p);
+        memset(&buf, 0, sizeof buf);
+        float hdr[4 * 3];
+        for (int i = 0; i < 12; i++)
+            hdr[i] = i < 6 ? 0.0f : 4.0f;
+        stbi_write_hdr_to_func(write_cb, &buf, 2, 2, 3, hdr);
+        CHECK(image_load_memory(buf.p, buf.n, "d.hdr", 0, &img, &e) == 0 && img.w == 2 &&
+                  img.rgba[0] == 0 && img.rgba[4 * 2] == 255,
+              "HDR decodes, clamped to 8 bits");
+        image_free(&img);
+        free(buf.p);
+        const char pgm8[] = "P5\n2 2\n255\n\x00\x40\x80\xff";
+        CHECK(image_load_memory(pgm8, sizeof pgm8 - 1, "d.pgm", 0, &img, &e) == 0 &&
+                  img.rgba[4 * 3] == 255 && img.rgba[4 * 1 + 2] == 0x40,
+              "8-bit PGM decodes");
+        image_free(&img);
+        const char pgm16[] = "P5\n# sixteen\n3 1\n65535\n\x00\x00\x80\x00\xff\xff";
+        int rc16 = image_load_memory(pgm16, sizeof pgm16 - 1, "d16.pgm", 0, &img, &e);
+        CHECK(rc16 == 0 && img.rgba[0] == 0 && img.rgba[4] == 128 && img.rgba[8] == 255 &&
+                  img.rgba[9] == 255 && img.rgba[11] == 255,
+              "16-bit PGM decodes to 8 bits (%s)", rc16 ? e.message : "ok");
+        image_free(&img);
+        CHECK(image_load_memory(pgm16, sizeof pgm16 - 3, "cut16.pgm", 0, &img, &e) != 0 &&
+                  strcmp(e.code, "bad_image") == 0,
+              "truncated 16-bit PGM: bad_image (%s)", e.message);
         image_free(&src);
         const char *text = "this is not an image at all\n";
         CHECK(image_load_memory(text, strlen(text), "notes.png", 0, &img, &e) != 0 &&

@@ -7,6 +7,7 @@
 #include "check.h"
 #include "gen_shapes.h"
 #include "mc.h"
+#include "mc_cell.h"
 
 static uint64_t rng = 88172645463325252ull;
 static double rnd(void)
@@ -129,20 +130,30 @@ int main(void)
         CHECK(worst < 0.01, "sphere vertices within 0.01 of the radius 0.4 (worst %.4f)",
               worst);
 
-        /* byte-identical for 1 and 2 threads */
+        mesh_free(&m);
+        volume_free(&v);
+    }
+
+    /* byte-identical for 1 and 2 threads, on a grid big enough to run in parallel */
+    {
+        orf_volume v;
+        random_volume(&v, 140, 0.05);
+        CHECK((long)v.nx * v.ny * v.nz >= MC_PARALLEL_POINTS, "grid of %d x %d x %d points runs in parallel",
+              v.nx, v.ny, v.nz);
         orf_mesh a, b;
         omp_set_num_threads(1);
         mc_extract(&v, &a, NULL);
         omp_set_num_threads(2);
         mc_extract(&v, &b, NULL);
-        CHECK(a.nverts == b.nverts && a.ntris == b.ntris &&
+        CHECK(a.ntris > 0 && a.nverts == b.nverts && a.ntris == b.ntris &&
                   memcmp(a.pos, b.pos, (size_t)a.nverts * 12) == 0 &&
                   memcmp(a.idx, b.idx, (size_t)a.ntris * 12) == 0,
               "identical output with 1 and 2 threads (%u vertices, %u triangles)", a.nverts,
               a.ntris);
+        mcheck c = mesh_check(&a);
+        CHECK(c.watertight && c.volume > 0, "and watertight");
         mesh_free(&a);
         mesh_free(&b);
-        mesh_free(&m);
         volume_free(&v);
     }
 

@@ -219,6 +219,7 @@ int main(void)
         CHECK(iou >= 0.97, "an off-centre sphere lands up and right on a 300x200 picture (IoU %.4f)", iou);
         image_free(&img);
     }
+    mesh_free(&small);
 
     orf_mesh box;
     const float blo[3] = {-0.3f, -0.1f, -0.2f}, bhi[3] = {0.2f, 0.4f, 0.2f};
@@ -479,7 +480,7 @@ int main(void)
         double lo = 1, hi = 0;
         for (int i = 0; i < 8; i++) {
             o.yaw_deg = 360.0f * (float)i / 8.0f;
-            char name[32];
+            char name[48];
             snprintf(name, sizeof name, "orbit%d-turn-%d", fixed, i);
             if (render(&orbit, &o, &img, name) < 0)
                 break;
