@@ -173,6 +173,12 @@ demo: deps all
 gallery: all
 	scripts/gallery $(BUILD)
 
+# Crash safety: writers, readers and prune on one cache, SIGKILLed at random,
+# then verify (scripts/soak). Not part of check.
+SOAK_SECONDS ?= 60
+soak: all
+	scripts/soak $(BUILD) $(SOAK_SECONDS)
+
 bench: all
 	scripts/bench/run $(BUILD)
 

@@ -17,6 +17,7 @@
 #include <sodium.h>
 
 #include "cache_internal.h"
+#include "fsize.h"
 #include "units.h"
 
 /* ---- hashing ------------------------------------------------------------ */
@@ -62,7 +63,8 @@ int cache_key_valid(const char *key)
 int cache_hash_file(const char *path, char key[65], orf_err *e)
 {
     cache_sodium_init();
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    /* O_NONBLOCK: opening a FIFO with no writer must not hang; reads block again after. */
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
     if (fd < 0)
         return orf_fail_errno(e, "no_input", path);
     struct stat st;
@@ -70,6 +72,7 @@ int cache_hash_file(const char *path, char key[65], orf_err *e)
         close(fd);
         return orf_fail(e, "no_input", "%s: is a directory", path);
     }
+    fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK);
     crypto_hash_sha256_state s;
     crypto_hash_sha256_init(&s);
     unsigned char buf[1 << 16];
@@ -149,6 +152,7 @@ int cache_open(orf_cache **out, const char *dir, double ttl_seconds, orf_err *e)
 {
     *out = NULL;
     cache_sodium_init();
+    fsize_limit_as_error(); /* a full file-size limit gives EFBIG, not SIGXFSZ */
     double ttl = ttl_seconds;
     if (ttl < 0) {
         const char *v = getenv("ORFEAS_CACHE_TTL");
@@ -302,6 +306,7 @@ int cache_atomic_write_at(int shard_fd, const char *name, const void *data, size
 
 int cache_write_file_atomic(const char *path, const void *data, size_t n, orf_err *e)
 {
+    fsize_limit_as_error();
     char dir[PATH_MAX];
     if (snprintf(dir, sizeof dir, "%s", path) >= (int)sizeof dir)
         return orf_fail(e, "io_error", "%.100s...: path too long", path);
@@ -442,7 +447,7 @@ int cache_put_object(orf_cache *c, const void *data, size_t n, char key[65], orf
 
 int cache_put_file(orf_cache *c, const char *path, char key[65], uint64_t *bytes, orf_err *e)
 {
-    int in = open(path, O_RDONLY | O_CLOEXEC);
+    int in = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK); /* a FIFO with no writer must not hang */
     if (in < 0)
         return orf_fail_errno(e, "no_input", path);
     struct stat st;

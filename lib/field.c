@@ -701,7 +701,10 @@ int field_deserialise(const uint8_t *blob, size_t len, const char *name, orf_fie
     for (int a = 0; a < 3; a++)
         for (size_t i = 0; i < n; i++, q += 4) {
             float v = get_f32(q);
-            if (!isfinite(v) || fabsf(v) > 1e6f) {
+            /* field_compute never makes a value past about 50 model units (depth <= 100
+             * on a unit-wide image); 1e3 is generous. A larger one would make
+             * volume_sample's z range, and so its grid, absurd (1.6 GB at n = 8). */
+            if (!isfinite(v) || fabsf(v) > 1e3f) {
                 field_free(f);
                 return orf_fail(e, "bad_field", "%s: value %zu is not a finite height", name, i);
             }

@@ -2,10 +2,12 @@
 #include "imageio.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <stb_image.h>
 
@@ -15,9 +17,18 @@ int image_read_bytes(const char *path, size_t max_bytes, uint8_t **data, size_t 
 {
     *data = NULL;
     *len = 0;
-    FILE *f = fopen(path, "rb");
-    if (!f)
+    /* O_NONBLOCK: opening a FIFO with no writer must not hang; reads block again after. */
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+    if (fd < 0)
         return orf_fail_errno(e, "io_error", path);
+    fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK);
+    FILE *f = fdopen(fd, "rb");
+    if (!f) {
+        int saved = errno;
+        close(fd);
+        errno = saved;
+        return orf_fail_errno(e, "io_error", path);
+    }
     size_t cap = 1 << 16, n = 0;
     uint8_t *buf = malloc(cap);
     if (!buf) {
@@ -180,8 +191,12 @@ int image_load_memory(const void *data, size_t len, const char *name, uint64_t m
     if ((uint64_t)w * (uint64_t)h > max_pixels)
         return orf_fail(e, "too_large", "%s: %d x %d pixels is over the limit of %llu pixels",
                         name, w, h, (unsigned long long)max_pixels);
+    /* Decode in the file's own channel count and expand to RGBA here: asking
+     * stb_image (2.27, Debian's) for 4 channels makes its 16-bit PNM path
+     * convert 16-bit samples as 8-bit ones and then read past the buffer
+     * (found by fuzzing: tests/fuzz/regress/image/). */
     int dw = 0, dh = 0, dcomp = 0;
-    stbi_uc *px = stbi_load_from_memory(buf, (int)len, &dw, &dh, &dcomp, 4);
+    stbi_uc *px = stbi_load_from_memory(buf, (int)len, &dw, &dh, &dcomp, 0);
     if (!px) {
         const char *why = stbi_failure_reason();
         return orf_fail(e, "bad_image", "%s: cannot decode (%s)", name, why ? why : "unknown");
@@ -195,7 +210,22 @@ int image_load_memory(const void *data, size_t len, const char *name, uint64_t m
         stbi_image_free(px);
         return -1;
     }
-    memcpy(img->rgba, px, (size_t)w * (size_t)h * 4);
+    if (dcomp < 1 || dcomp > 4) {
+        stbi_image_free(px);
+        image_free(img);
+        return orf_fail(e, "bad_image", "%s: %d channels", name, dcomp);
+    }
+    size_t npx = (size_t)w * (size_t)h;
+    for (size_t i = 0; i < npx; i++) {
+        const stbi_uc *p = px + i * (size_t)dcomp;
+        uint8_t *q = img->rgba + 4 * i;
+        switch (dcomp) {
+        case 1: q[0] = q[1] = q[2] = p[0]; q[3] = 255; break;
+        case 2: q[0] = q[1] = q[2] = p[0]; q[3] = p[1]; break;
+        case 3: q[0] = p[0]; q[1] = p[1]; q[2] = p[2]; q[3] = 255; break;
+        default: memcpy(q, p, 4); break;
+        }
+    }
     stbi_image_free(px);
     img->had_alpha = (dcomp == 2 || dcomp == 4);
     return 0;

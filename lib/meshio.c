@@ -3,6 +3,7 @@
  * and meshio_stl.c. */
 #include "meshio.h"
 #include "meshio_internal.h"
+#include "fsize.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -292,7 +293,8 @@ int meshio_slurp(const char *path, size_t max_bytes, uint8_t **data, size_t *n, 
 {
     *data = NULL;
     *n = 0;
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    /* O_NONBLOCK: opening a FIFO with no writer must not hang; reads block again after. */
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
     if (fd < 0)
         return orf_fail_errno(e, "io_error", path);
     struct stat st;
@@ -300,6 +302,7 @@ int meshio_slurp(const char *path, size_t max_bytes, uint8_t **data, size_t *n, 
         close(fd);
         return orf_fail(e, "io_error", "%s: is a directory", path);
     }
+    fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK);
     size_t cap = 0, len = 0;
     if (S_ISREG(st.st_mode) && st.st_size > 0) {
         if (max_bytes && (uint64_t)st.st_size > max_bytes) {
@@ -406,6 +409,7 @@ int meshio_write_mem(const orf_mesh *m, mesh_format f, const char *mtl_name, uin
 
 int meshio_write_atomic(const char *path, const void *data, size_t n, orf_err *e)
 {
+    fsize_limit_as_error(); /* past `ulimit -f`: EFBIG and an error, not SIGXFSZ */
     size_t plen = strlen(path);
     char *tmp = malloc(plen + 16);
     if (!tmp)

@@ -1,0 +1,7 @@
+/* Fuzz target: the GLB reader (format forced), then mesh_topology. */
+#include "fuzz_mesh.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    return fuzz_mesh_read(data, size, MESH_FMT_GLB, "fuzz.glb");
+}
