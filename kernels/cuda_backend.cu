@@ -587,19 +587,6 @@ extern "C" int cuda_mc_extract(const orf_volume *v, int fp16, orf_mesh *m, cuda_
 
 /* ---- sampling ------------------------------------------------------------------ */
 
-static void field_view(const orf_field *fld, volume_field_view *view)
-{
-    view->w = fld->w;
-    view->h = fld->h;
-    view->img_w = fld->img_w;
-    view->img_h = fld->img_h;
-    view->sx = fld->sx;
-    view->sy = fld->sy;
-    view->sd = fld->sd;
-    view->top = fld->top;
-    view->bot = fld->bot;
-}
-
 template <typename T>
 static cudaError_t sample_run(job &J, const orf_field *fld, const orf_volume *v, T **d_out)
 {
@@ -614,7 +601,7 @@ static cudaError_t sample_run(job &J, const orf_field *fld, const orf_volume *v,
     CK(cudaMemcpyAsync(d_bot, fld->bot, cells * sizeof(float), cudaMemcpyHostToDevice, J.stream));
     CK(job_alloc(J, &d_f, (size_t)v->nx * (size_t)v->ny * (size_t)v->nz));
     volume_field_view view;
-    field_view(fld, &view);
+    volume_field_view_of(fld, &view);
     float kk = volume_thickness_scale(&view);
     view.sd = d_sd;
     view.top = d_top;
@@ -627,31 +614,6 @@ static cudaError_t sample_run(job &J, const orf_field *fld, const orf_volume *v,
     CK(job_free(J, d_bot));
     *d_out = d_f;
     return cudaSuccess;
-}
-
-/* The grid of volume_sample for fld at n cells (f left NULL), with its errors. */
-static int layout(const orf_field *fld, int n, orf_volume *v, orf_err *e)
-{
-    memset(v, 0, sizeof *v);
-    if (n < 4 || n > 2048)
-        return orf_fail(e, "bad_request", "resolution %d is outside 4..2048", n);
-    if (!fld || !fld->sd || !fld->top || !fld->bot || fld->w < 1 || fld->h < 1)
-        return orf_fail(e, "bad_request", "volume: no field");
-    volume_field_view view;
-    field_view(fld, &view);
-    int cnt[3];
-    float org[3], step;
-    if (volume_point_grid(&view, n, cnt, org, &step) != 0)
-        return orf_fail(e, "too_large", "volume of %d x %d x %d points is too large", cnt[0],
-                        cnt[1], cnt[2]);
-    v->nx = cnt[0];
-    v->ny = cnt[1];
-    v->nz = cnt[2];
-    v->x0 = org[0];
-    v->y0 = org[1];
-    v->z0 = org[2];
-    v->step = step;
-    return 0;
 }
 
 template <typename T> static cudaError_t sample_to_host(job &J, const orf_field *fld, orf_volume *v)
@@ -687,7 +649,7 @@ extern "C" int cuda_volume_sample(const orf_field *fld, int n, int fp16, orf_vol
     if (stats)
         memset(stats, 0, sizeof *stats);
     memset(v, 0, sizeof *v);
-    if (layout(fld, n, v, e) != 0)
+    if (volume_layout(fld, n, v, e) != 0)
         return -1;
     uint64_t np = (uint64_t)v->nx * (uint64_t)v->ny * (uint64_t)v->nz;
     v->f = (float *)malloc(np * sizeof(float));
@@ -712,7 +674,7 @@ extern "C" int cuda_field_extract(const orf_field *fld, int n, int fp16, orf_mes
     if (stats)
         memset(stats, 0, sizeof *stats);
     orf_volume v;
-    if (layout(fld, n, &v, e) != 0)
+    if (volume_layout(fld, n, &v, e) != 0)
         return -1;
     job J;
     int too_large = 0;

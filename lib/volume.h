@@ -21,6 +21,7 @@
 
 #include "err.h"
 #include "field.h"
+#include "volume_point.h"
 
 typedef struct orf_volume {
     int nx, ny, nz;        /* points along each axis (cells + 1) */
@@ -39,5 +40,14 @@ int volume_sample(const orf_field *fld, int n, orf_volume *v, orf_err *e);
 float volume_eval(const orf_field *fld, float x, float y, float z);
 
 void volume_free(orf_volume *v);
+
+/* The grid volume_sample() lays over `fld` at n cells (points, origin and
+ * step filled, f left NULL), with its errors ("bad_request", "too_large").
+ * The CUDA path sizes its buffers with it. */
+int volume_layout(const orf_field *fld, int n, orf_volume *v, orf_err *e);
+
+/* The field as the per-point code of volume_point.h reads it (the CPU loop
+ * and the CUDA kernel share that code). The arrays are fld's own. */
+void volume_field_view_of(const orf_field *fld, volume_field_view *view);
 
 #endif

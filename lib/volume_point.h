@@ -10,12 +10,9 @@
  * the working grid, the image size, the cell size and the three arrays,
  * which may be host or device pointers.
  *
- * This is a copy of the arithmetic of lib/volume.c (field_at, solid_value,
- * thickness_scale and the grid of volume_sample), written so nvcc can
- * compile it; volume.c should include this header and call these functions
- * instead of its own static ones (left to volume.c's owner, to keep merges
- * clean). Until then test_cuda_parity is what keeps the two equal: it
- * compares the sampled volumes value for value.
+ * This is the only definition of that arithmetic: volume.c's loop and the
+ * CUDA kernel both call these functions (test_cuda_parity compares the two
+ * paths' volumes value for value on a GPU).
  */
 #ifndef ORFEAS_VOLUME_POINT_H
 #define ORFEAS_VOLUME_POINT_H
