@@ -176,11 +176,17 @@ static int job_params_of(const cJSON *req, job_params *jp, orf_err *e)
         jp->no_cache = cJSON_IsTrue(nc);
     double v;
     v = num(req, "resolution", jp->rp.resolution);
-    jp->rp.resolution = v >= 8 && v <= 2048 ? (int)v : -1;
+    if (!(v >= 8 && v <= 2048))
+        return orf_fail(e, "bad_request", "resolution %g is outside 8..2048", v);
+    jp->rp.resolution = (int)v;
     v = num(req, "refined_resolution", jp->rp.refined_resolution);
-    jp->rp.refined_resolution = v >= 8 && v <= 2048 ? (int)v : -1;
+    if (!(v >= 8 && v <= 2048))
+        return orf_fail(e, "bad_request", "refined_resolution %g is outside 8..2048", v);
+    jp->rp.refined_resolution = (int)v;
     v = num(req, "smooth", jp->rp.smooth);
-    jp->rp.smooth = v >= 0 && v <= 1000 ? (int)v : -1;
+    if (!(v >= 0 && v <= 1000))
+        return orf_fail(e, "bad_request", "smooth %g is outside 0..1000", v);
+    jp->rp.smooth = (int)v;
     v = num(req, "max_triangles", jp->rp.max_triangles);
     if (v < 0 || v > 4e9)
         return orf_fail(e, "bad_request", "max_triangles %g is outside 0..4000000000", v);

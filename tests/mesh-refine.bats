@@ -226,3 +226,10 @@ check_shape() {
     cmp "$obj" "$(jq -r .mesh.out <<<"$final")"
     cmp first/disc.glb again/disc.glb
 }
+
+@test "an out-of-range request field is named with the value given" {
+    run --separate-stderr mesh-refine - <<<$'{"mesh":"x.ply","resolution":-4}\n{"mesh":"x.ply","resolution":1e9}\n{"mesh":"x.ply","smooth":5000}'
+    assert_failure 1
+    assert_equal "$(echo "$output" | jq -r .error.message | paste -sd'|')" \
+        "resolution -4 is outside 8..2048|resolution 1e+09 is outside 8..2048|smooth 5000 is outside 0..1000"
+}
