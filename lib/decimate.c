@@ -133,7 +133,7 @@ static void quadric_add_plane(double *q, double a, double b, double c, double d)
     q[9] += d * d;
 }
 
-static double quadric_eval(const double *q, const double p[3])
+static inline double quadric_eval(const double *q, const double p[3])
 {
     double x = p[0], y = p[1], z = p[2];
     double v = q[0] * x * x + 2 * q[1] * x * y + 2 * q[2] * x * z + 2 * q[3] * x + q[4] * y * y +
@@ -142,7 +142,7 @@ static double quadric_eval(const double *q, const double p[3])
 }
 
 /* The point minimising q, when the system is well conditioned. */
-static int quadric_optimum(const double *q, double p[3])
+static inline int quadric_optimum(const double *q, double p[3])
 {
     double a = q[0], b = q[1], c = q[2], d = q[4], e = q[5], f = q[7];
     double c00 = d * f - e * e, c01 = c * e - b * f, c02 = b * e - c * d;
@@ -162,14 +162,11 @@ static int quadric_optimum(const double *q, double p[3])
  * survives (*keep) and the cost. */
 static double qem_plan(const qem *s, uint32_t a, uint32_t b, double p[3], uint32_t *keep)
 {
-    double q[QN];
-    for (int k = 0; k < QN; k++)
-        q[k] = s->q[QN * a + k] + s->q[QN * b + k];
-    double pa[3], pb[3];
-    for (int k = 0; k < 3; k++) {
-        pa[k] = s->pos[3 * a + k];
-        pb[k] = s->pos[3 * b + k];
-    }
+    const double *qa = s->q + (size_t)QN * a, *qb = s->q + (size_t)QN * b;
+    double q[QN] = {qa[0] + qb[0], qa[1] + qb[1], qa[2] + qb[2], qa[3] + qb[3], qa[4] + qb[4],
+                    qa[5] + qb[5], qa[6] + qb[6], qa[7] + qb[7], qa[8] + qb[8], qa[9] + qb[9]};
+    const float *fa = s->pos + 3 * (size_t)a, *fb = s->pos + 3 * (size_t)b;
+    double pa[3] = {fa[0], fa[1], fa[2]}, pb[3] = {fb[0], fb[1], fb[2]};
     if (s->locked[a] || s->locked[b]) {
         *keep = s->locked[a] ? a : b;
         memcpy(p, *keep == a ? pa : pb, sizeof pa);
@@ -283,7 +280,15 @@ static void heap_set(qem *s, uint32_t v, float c)
 /* Choose v's entry: the cost of every edge of v (left in fan_v/fan_c), then
  * the cheapest one after the skip[v] refused ones, in (cost, index) order;
  * v leaves the heap when there is none. */
+static void qem_best_known(qem *s, uint32_t v, uint32_t kv, float kc);
+
 static void qem_best(qem *s, uint32_t v)
+{
+    qem_best_known(s, v, NO_POS, 0);
+}
+
+/* qem_best, told that the edge to kv costs kc (edge costs are symmetric). */
+static void qem_best_known(qem *s, uint32_t v, uint32_t kv, float kc)
 {
     uint32_t g = ++s->gen;
     s->mark[v] = g;
@@ -304,7 +309,7 @@ static void qem_best(qem *s, uint32_t v)
             double p[3];
             uint32_t keep;
             s->fan_v[s->fan_n] = x;
-            s->fan_c[s->fan_n++] = (float)qem_plan(s, v, x, p, &keep);
+            s->fan_c[s->fan_n++] = x == kv ? kc : (float)qem_plan(s, v, x, p, &keep);
         }
     }
     s->vcount[v] = live;
@@ -493,9 +498,16 @@ static int qem_collapse(qem *s, uint32_t keep, uint32_t rem, const double p[3])
     memcpy(nc, s->fan_c, nn * sizeof *nc);
     for (uint32_t i = 0; i < nn; i++) {
         uint32_t x = nb[i], at = s->hpos[x];
-        if (s->tgt[x] == rem || s->tgt[x] == keep || s->skip[x] || at == NO_POS) {
+        if (s->tgt[x] == keep && !s->skip[x] && at != NO_POS) {
+            /* its cheapest edge got no dearer: it stays the cheapest */
+            if (nc[i] <= s->heap[at].cost) {
+                heap_set(s, x, nc[i]);
+            } else {
+                qem_best_known(s, x, keep, nc[i]);
+            }
+        } else if (s->tgt[x] == rem || s->tgt[x] == keep || s->skip[x] || at == NO_POS) {
             s->skip[x] = 0;
-            qem_best(s, x);
+            qem_best_known(s, x, keep, nc[i]);
         } else if (nc[i] < s->heap[at].cost || (nc[i] == s->heap[at].cost && keep < s->tgt[x])) {
             s->tgt[x] = keep;
             heap_set(s, x, nc[i]);
