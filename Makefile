@@ -127,6 +127,7 @@ $(BUILD)/tests/fuzz/%: tests/fuzz/%.c tests/fuzz/replay.c $(LIB)
 FUZZ_SECONDS ?= 60
 FUZZ_CC ?= clang
 fuzz:
+	ORFEAS_EXTRA_PACKAGES="clang libclang-rt-14-dev" scripts/install-deps
 	$(MAKE) BUILD=build-fuzz CC=$(FUZZ_CC) CUDA=0 OPT="-O1 -g" \
 	    SAN="-fsanitize=fuzzer-no-link,address,undefined -fno-omit-frame-pointer" build-fuzz/liborfeas.a
 	@for src in $(FUZZ_SRC); do \
