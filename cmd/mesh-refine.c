@@ -629,16 +629,6 @@ out:
     mesh_free(&m);
 }
 
-/* The mesh path of a request: "mesh" as a string, or an object with "path". */
-static const char *mesh_path_of(const cJSON *req)
-{
-    const cJSON *m = cJSON_GetObjectItemCaseSensitive(req, "mesh");
-    if (cJSON_IsString(m))
-        return m->valuestring;
-    if (cJSON_IsObject(m))
-        return ndjson_get_string(m, "path");
-    return NULL;
-}
 
 static void run_job(job *j)
 {
@@ -651,7 +641,7 @@ static void run_job(job *j)
     if (job_params_of(j->req, &jp, &e))
         return fail_job(j, &e);
     const char *fkey = ndjson_get_string(j->req, "field");
-    const char *path = mesh_path_of(j->req);
+    const char *path = record_mesh_path(j->req);
     if (fkey && cache_key_valid(fkey))
         return run_field(j, &jp, fkey);
     if (fkey) {

@@ -19,6 +19,7 @@
 #include "err.h"
 #include "meshio.h"
 #include "ndjson.h"
+#include "record.h"
 #include "render.h"
 #include "units.h"
 #include "version.h"
@@ -112,16 +113,6 @@ static int picture_path(char *path, const char *dir, const char *stem, const cha
 
 /* ---- one request ------------------------------------------------------------ */
 
-/* The mesh path of a request: "mesh": PATH or "mesh": {"path": PATH}. */
-static const char *request_mesh_path(const cJSON *req)
-{
-    const cJSON *m = cJSON_GetObjectItemCaseSensitive(req, "mesh");
-    if (cJSON_IsString(m))
-        return m->valuestring;
-    if (cJSON_IsObject(m))
-        return ndjson_get_string(m, "path");
-    return NULL;
-}
 
 /* The name pictures are named after: the source image's stem when the record
  * names one, else the mesh file's, then "-STAGE" when the record has a stage. */
@@ -246,7 +237,7 @@ static int handle(app *a, cJSON *req, long line, const orf_err *read_err)
     } else if (cJSON_GetObjectItemCaseSensitive(req, "error")) {
         rec = req; /* failed upstream: passed on untouched */
         req = NULL;
-    } else if (!(mesh_path = request_mesh_path(req)) || !*mesh_path) {
+    } else if (!(mesh_path = record_mesh_path(req)) || !*mesh_path) {
         orf_fail(&e, "bad_request", "line %ld: the request names no mesh (\"mesh\": PATH or \"mesh\": {\"path\": PATH})",
                  line);
     } else {

@@ -40,3 +40,15 @@ cJSON *record_decimation(const refine_facts *f)
     cJSON_AddBoolToObject(d, "target_met", f->decimation.target_met);
     return d;
 }
+
+const char *record_mesh_path(const cJSON *req)
+{
+    const cJSON *m = cJSON_GetObjectItemCaseSensitive(req, "mesh");
+    if (cJSON_IsString(m))
+        return m->valuestring;
+    if (cJSON_IsObject(m)) {
+        const cJSON *p = cJSON_GetObjectItemCaseSensitive(m, "path");
+        return cJSON_IsString(p) ? p->valuestring : NULL;
+    }
+    return NULL;
+}

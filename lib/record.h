@@ -25,4 +25,8 @@ cJSON *record_mesh(const char *object, const char *path, mesh_format format, uin
  * decimation did not run (no field to add). */
 cJSON *record_decimation(const refine_facts *f);
 
+/* The mesh file a request or record names: "mesh": PATH, or "mesh": {"path":
+ * PATH} as mesh-gen and mesh-refine records have it. NULL when neither. */
+const char *record_mesh_path(const cJSON *req);
+
 #endif
