@@ -100,3 +100,18 @@ int mesh_validate(const orf_mesh *m, const char *name, orf_err *e)
                             name, i / 3, m->idx[i], m->nverts);
     return 0;
 }
+
+void mesh_triangle_cross(const orf_mesh *m, uint32_t t, double w[3])
+{
+    const float *a = m->pos + 3 * (size_t)m->idx[3 * (size_t)t];
+    const float *b = m->pos + 3 * (size_t)m->idx[3 * (size_t)t + 1];
+    const float *c = m->pos + 3 * (size_t)m->idx[3 * (size_t)t + 2];
+    double u[3], v[3];
+    for (int k = 0; k < 3; k++) {
+        u[k] = (double)b[k] - a[k];
+        v[k] = (double)c[k] - a[k];
+    }
+    w[0] = u[1] * v[2] - u[2] * v[1];
+    w[1] = u[2] * v[0] - u[0] * v[2];
+    w[2] = u[0] * v[1] - u[1] * v[0];
+}

@@ -40,6 +40,11 @@ void mesh_free(orf_mesh *m);
 /* Axis-aligned bounds of the positions: lo[3], hi[3]. Zeros for an empty mesh. */
 void mesh_bbox(const orf_mesh *m, float lo[3], float hi[3]);
 
+/* The cross product (b - a) x (c - a) of triangle t's corners, in double
+ * precision: its direction is the face normal (counter-clockwise winding),
+ * its length twice the triangle's area. t must be < ntris. */
+void mesh_triangle_cross(const orf_mesh *m, uint32_t t, double w[3]);
+
 /* Check what a reader produced: every index < nverts, every coordinate finite.
  * -1 with "bad_mesh" and a message naming `name` otherwise. */
 int mesh_validate(const orf_mesh *m, const char *name, orf_err *e);

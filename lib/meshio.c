@@ -187,17 +187,8 @@ int mio_png_encode(const orf_image *img, uint8_t **png, size_t *n, orf_err *e)
 
 void mio_face_normal(const orf_mesh *m, uint32_t t, float out[3])
 {
-    const float *a = m->pos + 3 * (size_t)m->idx[3 * (size_t)t];
-    const float *b = m->pos + 3 * (size_t)m->idx[3 * (size_t)t + 1];
-    const float *c = m->pos + 3 * (size_t)m->idx[3 * (size_t)t + 2];
-    double u[3], v[3], w[3];
-    for (int k = 0; k < 3; k++) {
-        u[k] = (double)b[k] - a[k];
-        v[k] = (double)c[k] - a[k];
-    }
-    w[0] = u[1] * v[2] - u[2] * v[1];
-    w[1] = u[2] * v[0] - u[0] * v[2];
-    w[2] = u[0] * v[1] - u[1] * v[0];
+    double w[3];
+    mesh_triangle_cross(m, t, w);
     double len = sqrt(w[0] * w[0] + w[1] * w[1] + w[2] * w[2]);
     for (int k = 0; k < 3; k++)
         out[k] = len > 0 && isfinite(len) ? (float)(w[k] / len) : 0.0f;

@@ -111,14 +111,8 @@ int mesh_topology(const orf_mesh *m, mesh_stats *s, orf_err *e)
         const float *a = m->pos + 3 * (size_t)m->idx[3 * (size_t)t];
         const float *b = m->pos + 3 * (size_t)m->idx[3 * (size_t)t + 1];
         const float *c = m->pos + 3 * (size_t)m->idx[3 * (size_t)t + 2];
-        double u[3], v[3], w[3];
-        for (int k = 0; k < 3; k++) {
-            u[k] = (double)b[k] - a[k];
-            v[k] = (double)c[k] - a[k];
-        }
-        w[0] = u[1] * v[2] - u[2] * v[1];
-        w[1] = u[2] * v[0] - u[0] * v[2];
-        w[2] = u[0] * v[1] - u[1] * v[0];
+        double w[3];
+        mesh_triangle_cross(m, t, w);
         area += 0.5 * sqrt(w[0] * w[0] + w[1] * w[1] + w[2] * w[2]);
         vol += ((double)a[0] * ((double)b[1] * c[2] - (double)b[2] * c[1]) -
                 (double)a[1] * ((double)b[0] * c[2] - (double)b[2] * c[0]) +
