@@ -28,21 +28,39 @@ CPPFLAGS_ALL := -Ilib -Ikernels -I/usr/include/stb -D_GNU_SOURCE $(CPPFLAGS)
 CFLAGS_ALL   := -std=c11 $(OPT) $(SAN) $(WARN) -fopenmp -MMD -MP $(CFLAGS)
 LDLIBS_ALL   := -lcjson -lsodium -lmeshoptimizer -lstb -lstdc++ -lm -ldl -lpthread $(LDLIBS)
 
-# CUDA: found on PATH, in CUDA_HOME, or in the standard prefix; CUDA=0 turns it off.
+# CUDA: nvcc found on PATH, in CUDA_HOME, or in the standard prefix; CUDA=0
+# turns it off. The toolkit root is the first of CUDA_HOME, /usr/local/cuda and
+# the folder above nvcc that holds cuda_runtime_api.h: an nvcc on PATH may be a
+# wrapper script (/usr/local/bin/nvcc), whose folder holds no CUDA headers.
+# nvcc without the headers beside it builds CPU-only, with a warning.
 CUDA ?= auto
-NVCC ?= $(firstword $(shell command -v nvcc 2>/dev/null) $(wildcard $(CUDA_HOME)/bin/nvcc) $(wildcard /usr/local/cuda/bin/nvcc))
+NVCC_ON_PATH := $(shell command -v nvcc 2>/dev/null)
+CUDA_ROOT ?= $(patsubst %/include/cuda_runtime_api.h,%,$(firstword $(wildcard \
+  $(if $(CUDA_HOME),$(CUDA_HOME)/include/cuda_runtime_api.h) \
+  /usr/local/cuda/include/cuda_runtime_api.h \
+  $(if $(NVCC_ON_PATH),$(abspath $(dir $(realpath $(NVCC_ON_PATH)))/..)/include/cuda_runtime_api.h))))
+# Last resort: ask nvcc where its toolkit is (the TOP= line of a dry run).
+ifeq ($(strip $(CUDA_ROOT)),)
+ifneq ($(strip $(NVCC_ON_PATH)),)
+CUDA_ROOT := $(patsubst %/include/cuda_runtime_api.h,%,$(firstword $(wildcard $(abspath $(shell \
+  $(NVCC_ON_PATH) --dryrun -E -x cu /dev/null 2>&1 | sed -n 's/^\#\$$ TOP=//p'))/include/cuda_runtime_api.h)))
+endif
+endif
+NVCC ?= $(firstword $(wildcard $(CUDA_ROOT)/bin/nvcc) $(NVCC_ON_PATH))
 CUDA_SRC := $(wildcard kernels/*.cu)
 ifeq ($(CUDA),0)
 USE_CUDA := 0
 else ifeq ($(strip $(CUDA_SRC)),)
 USE_CUDA := 0
-else ifneq ($(strip $(NVCC)),)
-USE_CUDA := 1
-else
+else ifeq ($(strip $(NVCC)),)
 USE_CUDA := 0
+else ifeq ($(strip $(CUDA_ROOT)),)
+USE_CUDA := 0
+$(warning nvcc found at $(NVCC) but no CUDA headers (cuda_runtime_api.h) beside it or in CUDA_HOME: building CPU-only)
+else
+USE_CUDA := 1
 endif
 ifeq ($(USE_CUDA),1)
-CUDA_ROOT    := $(patsubst %/bin/nvcc,%,$(NVCC))
 CUDA_ARCH    ?= -gencode arch=compute_90,code=sm_90 -gencode arch=compute_75,code=compute_75
 NVCCFLAGS    ?= -O2 -std=c++17 $(CUDA_ARCH) -Xcompiler -Wall
 CPPFLAGS_ALL += -DORFEAS_CUDA=1 -I$(CUDA_ROOT)/include
