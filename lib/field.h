@@ -52,7 +52,11 @@ typedef struct field_params {
     int invert;        /* relief: dark is high. default 0 */
     float base;        /* relief: base plate thickness, model units. default 0.02 */
     int max_side;      /* cells along the longer side, 8..4096. default 320 */
-    double tolerance;  /* inflate: relative residual to reach (at most 60 V-cycles). default 1e-4 */
+    double tolerance;  /* inflate: relative residual to reach (at most 60 V-cycles). default
+                          2e-3: on the test shapes (disc, ring, thin L, islands, blob,
+                          samples/orfeas.png) at 320 cells the heights are then within
+                          5.5e-4 of the largest height of the converged solution, under
+                          a tenth of a voxel at N=256 */
 } field_params;
 
 typedef struct orf_field {
