@@ -311,6 +311,35 @@ static void *store_field(void *arg)
     return NULL;
 }
 
+/* The rough stage's full field, made and stored on its own thread while the
+ * voxel stage (a coarse field of its own) runs: on two cores the rough
+ * record then waits only for the mesh cut and write. */
+typedef struct field_job {
+    const orf_mask *mask;
+    const orf_image *img;
+    const gen_params *gp;
+    orf_cache *cache;
+    gen_facts facts; /* a copy: the thread fills its own timing */
+    orf_field fld;
+    char key[65];
+    int rc;
+    orf_err err;
+} field_job;
+
+static void *make_field(void *arg)
+{
+    field_job *fj = arg;
+    uint8_t *blob = NULL;
+    size_t n = 0;
+    fj->rc = -1;
+    if (gen_field_from_mask(fj->mask, fj->img, fj->gp, 0, &fj->fld, &fj->facts, &fj->err) == 0 &&
+        field_serialise(&fj->fld, &blob, &n, &fj->err) == 0 &&
+        cache_put_object(fj->cache, blob, n, fj->key, &fj->err) == 0)
+        fj->rc = 0;
+    free(blob);
+    return NULL;
+}
+
 /* The refined and final stages of --progressive, from the rough stage's
  * field (fld; loaded from the cache by its key `fkey` when empty) and the
  * image (img; decoded from `bytes` when empty, for the texture). 0 done,
@@ -407,6 +436,10 @@ static int run_one(orf_cache *cache, const job *flags, const cJSON *req)
     size_t nblob = 0;
     int rc = 1;
     double t0 = units_now_ms();
+    field_job fj;      /* the rough field's thread (make_field) */
+    pthread_t fth;
+    int fthreaded = 0; /* joined before any return */
+    memset(&fj, 0, sizeof fj);
 
     /* A finished record (a `dedup-cache lookup` hit, or an upstream error)
      * passes through unchanged: only requests are work. */
@@ -505,27 +538,61 @@ static int run_one(orf_cache *cache, const job *flags, const cJSON *req)
         goto fail;
     char field_keys[2][65];
     char mesh_keys[2][65];
+    /* the rough stage's field starts now, beside the voxel stage; every
+     * path out of the loop below joins it */
+    fj.mask = &mask;
+    fj.img = &img;
+    fj.gp = &j.gp;
+    fj.cache = cache;
+    fj.facts = facts;
+    fthreaded = pthread_create(&fth, NULL, make_field, &fj) == 0;
     for (int s = 0; s < 2; s++) {
         gen_stage_id st = (gen_stage_id)s;
-        /* the voxel stage cuts a coarse field (4 cells per voxel, solved in
-         * a few ms) so the first record comes early; the rough stage the
-         * full one, which is what mesh-refine re-extracts */
-        int side = s == 0 ? 4 * j.res[0] : 0;
-        if (side > j.gp.field.max_side)
-            side = 0;
-        if (side > 0 && side < 64)
-            side = 64;
         field_free(&fld);
-        if (gen_field_from_mask(&mask, &img, &j.gp, side, &fld, &facts, &e) < 0 ||
-            field_serialise(&fld, &blob, &nblob, &e) < 0)
-            goto fail;
-        /* the field is stored (hash, write, fsync: mostly waiting on the
-         * disk) on a second thread while the mesh is cut */
-        field_store fs = {cache, blob, nblob, "", 0, {{0}, {0}}};
+        field_store fs = {cache, NULL, 0, "", 0, {{0}, {0}}};
         pthread_t th;
-        int threaded = pthread_create(&th, NULL, store_field, &fs) == 0;
-        if (!threaded)
-            store_field(&fs);
+        int threaded = 0;
+        if (s == 0) {
+            /* the voxel stage cuts a coarse field (4 cells per voxel, solved
+             * in a few ms) so the first record comes early */
+            int side = 4 * j.res[0];
+            if (side > j.gp.field.max_side)
+                side = 0;
+            if (side > 0 && side < 64)
+                side = 64;
+            if (gen_field_from_mask(&mask, &img, &j.gp, side, &fld, &facts, &e) < 0 ||
+                field_serialise(&fld, &blob, &nblob, &e) < 0)
+                goto fail;
+            /* the field is stored (hash, write, fsync) on a second thread
+             * while the mesh is cut */
+            fs.data = blob;
+            fs.n = nblob;
+            threaded = pthread_create(&th, NULL, store_field, &fs) == 0;
+            if (!threaded)
+                store_field(&fs);
+        } else {
+            /* the rough stage: the full field, which is what mesh-refine
+             * re-extracts, made and stored by make_field */
+            if (fthreaded)
+                pthread_join(fth, NULL);
+            else
+                make_field(&fj);
+            fthreaded = 0;
+            fld = fj.fld;
+            memset(&fj.fld, 0, sizeof fj.fld);
+            facts.ms_field = fj.facts.ms_field;
+            facts.field_w = fj.facts.field_w;
+            facts.field_h = fj.facts.field_h;
+            facts.cycles = fj.facts.cycles;
+            facts.residual = fj.facts.residual;
+            fs.rc = fj.rc;
+            fs.err = fj.err;
+            memcpy(fs.key, fj.key, sizeof fs.key);
+            if (fs.rc < 0) {
+                e = fs.err;
+                goto fail;
+            }
+        }
         backend_facts bf;
         int cut = gen_stage_on(&j.backend, &fld, st, j.res[s], &mesh, &facts, &bf, &e);
         if (threaded)
@@ -631,6 +698,9 @@ fail: {
 done:
     free(bytes);
     free(blob);
+    if (fthreaded)
+        pthread_join(fth, NULL);
+    field_free(&fj.fld);
     image_free(&img);
     field_free(&fld);
     mask_free(&mask);
