@@ -300,8 +300,11 @@ static void fail_job(job *j, const orf_err *e)
 
 /* Store the mesh in the cache and, when asked, in the --out folder; fill the
  * record's "mesh". Returns the object key in obj. */
-static int store_mesh(const orf_mesh *m, const job_params *jp, const char *stem, int write_out,
-                      cJSON *rec, char obj[65], orf_err *e)
+/* Write the mesh in the job's format into the cache (or, with --no-cache,
+ * only hash it) and --out; `st` is mesh_topology() of m, already made by
+ * refine_from_field / refine_from_mesh. */
+static int store_mesh(const orf_mesh *m, const mesh_stats *st, const job_params *jp, const char *stem,
+                      int write_out, cJSON *rec, char obj[65], orf_err *e)
 {
     uint8_t *blob = NULL;
     size_t n = 0;
@@ -310,18 +313,17 @@ static int store_mesh(const orf_mesh *m, const job_params *jp, const char *stem,
     if (meshio_write_mem(m, jp->format, mtl, &blob, &n, e))
         return -1;
     char path[4096] = "";
-    cache_hash(blob, n, obj);
     if (g_cache && !jp->no_cache) {
+        /* cache_put_object names the object by its hash */
         if (cache_put_object(g_cache, blob, n, obj, e) || cache_object_path(g_cache, obj, path, sizeof path, e)) {
             free(blob);
             return -1;
         }
+    } else {
+        cache_hash(blob, n, obj);
     }
     free(blob);
-    mesh_stats s;
-    if (mesh_topology(m, &s, e))
-        return -1;
-    cJSON *mo = record_mesh(obj, path, jp->format, m->nverts, m->ntris, s.watertight, s.bbox[0], s.bbox[1]);
+    cJSON *mo = record_mesh(obj, path, jp->format, m->nverts, m->ntris, st->watertight, st->bbox[0], st->bbox[1]);
     if (write_out && jp->out) {
         char file[4096];
         if (mkdir(jp->out, 0777) != 0 && errno != EEXIST) {
@@ -527,7 +529,7 @@ static void run_field(job *j, const job_params *jp, const char *fkey)
         verbose_facts(stem, (refine_stage)s, &f);
         cJSON *rec = base_record(j->req, (refine_stage)s);
         char obj[65];
-        if (store_mesh(&m, jp, stem, last, rec, obj, &e)) {
+        if (store_mesh(&m, &f.stats, jp, stem, last, rec, obj, &e)) {
             mesh_free(&m);
             cJSON_Delete(rec);
             goto fail;
@@ -611,7 +613,7 @@ static void run_mesh(job *j, const job_params *jp, const char *path)
         cJSON *rec = base_record(j->req, (refine_stage)s);
         ndjson_set(rec, "source", cJSON_CreateString(path));
         char obj[65];
-        if (store_mesh(&m, jp, stem, last, rec, obj, &e)) {
+        if (store_mesh(&m, &f.stats, jp, stem, last, rec, obj, &e)) {
             cJSON_Delete(rec);
             goto fail;
         }
