@@ -208,6 +208,13 @@ static int well_compose(uint8_t *o, int X, int Y, int Z)
         for (int k = 0; k + 1 < Z; k++)
             for (int j = 0; j + 1 < Y; j++)
                 for (int i = 0; i + 1 < X; i++) {
+                    /* a uniform 2x2x2 block (most of them) has neither an
+                     * edge nor a corner configuration */
+                    int occ = 0;
+                    for (int q = 0; q < 8; q++)
+                        occ += O(i + (q & 1), j + (q >> 1 & 1), k + (q >> 2 & 1));
+                    if (occ == 0 || occ == 8)
+                        continue;
                     /* edge configurations: 2x2 squares in the three planes */
                     for (int a = 0; a < 3; a++)
                         for (int s = 0; s < 2; s++) {
