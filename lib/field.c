@@ -460,26 +460,42 @@ static int inflate_solve(const float *cov, int w, int h, double tol, float *out,
 
 /* ---- signed distance to the rim, from coverage, chamfer-propagated ---- */
 
-static void signed_distance(const float *cov, int w, int h, float *sd)
+static int signed_distance(const float *cov, int w, int h, float *sd)
 {
     const float BIG = 1e30f;
-    size_t n = (size_t)w * (size_t)h;
-    for (size_t i = 0; i < n; i++)
-        sd[i] = BIG;
-    /* seeds: cells next to the rim get their distance along the link */
+    /* padded copies: a border of exterior cells (coverage 0, distance BIG,
+     * never updated) stands for the outside of the grid, so no neighbour
+     * needs a bounds test */
+    const ptrdiff_t s = w + 2;
+    size_t np = (size_t)(w + 2) * (size_t)(h + 2);
+    float *pc = calloc(np, sizeof *pc), *pd = malloc(np * sizeof *pd);
+    uint8_t *in = calloc(np, 1);
+    if (!pc || !pd || !in) {
+        free(pc);
+        free(pd);
+        free(in);
+        return -1;
+    }
+    for (size_t i = 0; i < np; i++)
+        pd[i] = BIG;
     for (int y = 0; y < h; y++)
         for (int x = 0; x < w; x++) {
-            size_t i = at(w, x, y);
-            float ci = cov[i];
-            int inside = ci >= 0.5f;
-            const int dx[4] = {1, -1, 0, 0}, dy[4] = {0, 0, 1, -1};
+            size_t i = (size_t)(y + 1) * (size_t)s + (size_t)(x + 1);
+            pc[i] = cov[at(w, x, y)];
+            in[i] = pc[i] >= 0.5f;
+        }
+    /* seeds: cells next to the rim get their distance along the link */
+    const ptrdiff_t nb4[4] = {1, -1, s, -s};
+    for (int y = 0; y < h; y++)
+        for (int x = 0; x < w; x++) {
+            size_t i = (size_t)(y + 1) * (size_t)s + (size_t)(x + 1);
+            float ci = pc[i];
+            int inside = in[i];
             for (int k = 0; k < 4; k++) {
-                int nx = x + dx[k], ny = y + dy[k];
-                int out = nx < 0 || ny < 0 || nx >= w || ny >= h;
-                float cj = out ? 0.0f : cov[at(w, nx, ny)];
-                int jin = cj >= 0.5f;
-                if (jin == inside)
+                size_t j = (size_t)((ptrdiff_t)i + nb4[k]);
+                if (in[j] == inside)
                     continue;
+                float cj = pc[j];
                 float a = inside ? ci : cj, b = inside ? cj : ci;
                 float th = a + b - 0.5f; /* rim distance from the inside cell */
                 if (th < 0.02f)
@@ -487,54 +503,52 @@ static void signed_distance(const float *cov, int w, int h, float *sd)
                 if (th > 0.98f)
                     th = 0.98f;
                 float d = inside ? th : 1.0f - th;
-                if (d < sd[i])
-                    sd[i] = d;
+                if (d < pd[i])
+                    pd[i] = d;
             }
         }
     /* two-pass chamfer (1, sqrt 2) over each side separately */
     const float D1 = 1.0f, D2 = 1.41421356f;
+    const ptrdiff_t fw[4] = {-1, -1 - s, -s, 1 - s};
+    const float fd[4] = {D1, D2, D1, D2};
     for (int y = 0; y < h; y++)
         for (int x = 0; x < w; x++) {
-            size_t i = at(w, x, y);
-            int in = cov[i] >= 0.5f;
-            float best = sd[i];
-            const int ox[4] = {-1, -1, 0, 1}, oy[4] = {0, -1, -1, -1};
+            size_t i = (size_t)(y + 1) * (size_t)s + (size_t)(x + 1);
+            float best = pd[i];
             for (int k = 0; k < 4; k++) {
-                int nx = x + ox[k], ny = y + oy[k];
-                if (nx < 0 || ny < 0 || nx >= w)
+                size_t j = (size_t)((ptrdiff_t)i + fw[k]);
+                if (in[j] != in[i])
                     continue;
-                size_t j = at(w, nx, ny);
-                if ((cov[j] >= 0.5f) != in)
-                    continue;
-                float v = sd[j] + (ox[k] && oy[k] ? D2 : D1);
+                float v = pd[j] + fd[k];
                 if (v < best)
                     best = v;
             }
-            sd[i] = best;
+            pd[i] = best;
         }
     for (int y = h - 1; y >= 0; y--)
         for (int x = w - 1; x >= 0; x--) {
-            size_t i = at(w, x, y);
-            int in = cov[i] >= 0.5f;
-            float best = sd[i];
-            const int ox[4] = {1, 1, 0, -1}, oy[4] = {0, 1, 1, 1};
+            size_t i = (size_t)(y + 1) * (size_t)s + (size_t)(x + 1);
+            float best = pd[i];
             for (int k = 0; k < 4; k++) {
-                int nx = x + ox[k], ny = y + oy[k];
-                if (nx < 0 || ny >= h || nx >= w)
+                size_t j = (size_t)((ptrdiff_t)i - fw[k]);
+                if (in[j] != in[i])
                     continue;
-                size_t j = at(w, nx, ny);
-                if ((cov[j] >= 0.5f) != in)
-                    continue;
-                float v = sd[j] + (ox[k] && oy[k] ? D2 : D1);
+                float v = pd[j] + fd[k];
                 if (v < best)
                     best = v;
             }
-            sd[i] = best;
+            pd[i] = best;
         }
-    for (size_t i = 0; i < n; i++) {
-        float d = sd[i] >= BIG ? (float)(w + h) : sd[i];
-        sd[i] = cov[i] >= 0.5f ? d : -d;
-    }
+    for (int y = 0; y < h; y++)
+        for (int x = 0; x < w; x++) {
+            size_t i = (size_t)(y + 1) * (size_t)s + (size_t)(x + 1);
+            float d = pd[i] >= BIG ? (float)(w + h) : pd[i];
+            sd[at(w, x, y)] = in[i] ? d : -d;
+        }
+    free(pc);
+    free(pd);
+    free(in);
+    return 0;
 }
 
 static void box_blur(float *a, float *tmp, int w, int h)
@@ -614,7 +628,11 @@ int field_compute(const orf_mask *mask, const orf_image *img, const field_params
         return orf_fail(e, "no_foreground", "field: the foreground is too small for %d x %d cells",
                         w, h);
     }
-    signed_distance(cov, w, h, f->sd);
+    if (signed_distance(cov, w, h, f->sd) != 0) {
+        free(cov);
+        field_free(f);
+        return orf_fail(e, "too_large", "field: out of memory for %d x %d cells", w, h);
+    }
     float cell = 0.5f * (f->sx + f->sy);
     for (size_t i = 0; i < n; i++)
         f->sd[i] *= cell;
