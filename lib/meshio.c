@@ -88,6 +88,24 @@ void mio_put_u32le(mio_buf *b, uint32_t v)
     mio_put(b, q, 4);
 }
 
+void mio_put_u32le_array(mio_buf *b, const void *v, size_t n)
+{
+    if (n > SIZE_MAX / 4) {
+        b->failed = 1;
+        return;
+    }
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    mio_put(b, v, 4 * n);
+#else
+    const uint8_t *p = v;
+    for (size_t i = 0; i < n; i++) {
+        uint32_t u;
+        memcpy(&u, p + 4 * i, 4);
+        mio_put_u32le(b, u);
+    }
+#endif
+}
+
 void mio_put_f32le(mio_buf *b, float v)
 {
     uint32_t u;

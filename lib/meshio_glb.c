@@ -88,8 +88,7 @@ int meshio_write_glb(const orf_mesh *m, mio_buf *out, orf_err *e)
         float lo[3], hi[3];
         mesh_bbox(m, lo, hi);
         size_t off = bin.n;
-        for (size_t i = 0; i < nv * 3; i++)
-            mio_put_f32le(&bin, m->pos[i]);
+        mio_put_u32le_array(&bin, m->pos, nv * 3);
         cJSON *a = add_accessor(accs, add_view(views, off, nv * 12, 34962), CT_F32, m->nverts, "VEC3", 0);
         double dlo[3] = {lo[0], lo[1], lo[2]}, dhi[3] = {hi[0], hi[1], hi[2]};
         cJSON_AddItemToObject(a, "min", cJSON_CreateDoubleArray(dlo, 3));
@@ -113,8 +112,7 @@ int meshio_write_glb(const orf_mesh *m, mio_buf *out, orf_err *e)
         }
         if (m->uv) {
             off = bin.n;
-            for (size_t i = 0; i < nv * 2; i++)
-                mio_put_f32le(&bin, m->uv[i]);
+            mio_put_u32le_array(&bin, m->uv, nv * 2);
             add_accessor(accs, add_view(views, off, nv * 8, 34962), CT_F32, m->nverts, "VEC2", 0);
             cJSON_AddNumberToObject(attrs, "TEXCOORD_0", cJSON_GetArraySize(accs) - 1);
         }
@@ -125,8 +123,7 @@ int meshio_write_glb(const orf_mesh *m, mio_buf *out, orf_err *e)
             cJSON_AddNumberToObject(attrs, "COLOR_0", cJSON_GetArraySize(accs) - 1);
         }
         off = bin.n;
-        for (size_t i = 0; i < (size_t)m->ntris * 3; i++)
-            mio_put_u32le(&bin, m->idx[i]);
+        mio_put_u32le_array(&bin, m->idx, (size_t)m->ntris * 3);
         add_accessor(accs, add_view(views, off, (size_t)m->ntris * 12, 34963), CT_U32, m->ntris * 3, "SCALAR", 0);
         int idx_acc = cJSON_GetArraySize(accs) - 1;
 

@@ -26,6 +26,9 @@ void mio_put_u8(mio_buf *b, uint8_t v);
 void mio_put_u16le(mio_buf *b, uint16_t v);
 void mio_put_u32le(mio_buf *b, uint32_t v);
 void mio_put_f32le(mio_buf *b, float v);
+/* n 32-bit values (uint32 or IEEE float) in little-endian order: one
+ * memcpy on a little-endian host. */
+void mio_put_u32le_array(mio_buf *b, const void *v, size_t n);
 /* Hand the bytes to the caller (*data, *n) or fail with "too_large". */
 int mio_finish(mio_buf *b, uint8_t **data, size_t *n, orf_err *e);
 
