@@ -18,6 +18,7 @@
 
 #include "cache_internal.h"
 #include "fsize.h"
+#include "sha256.h"
 #include "units.h"
 
 /* ---- hashing ------------------------------------------------------------ */
@@ -44,9 +45,8 @@ static void hex_of(const unsigned char *h, char key[65])
 
 void cache_hash(const void *data, size_t n, char key[65])
 {
-    unsigned char h[crypto_hash_sha256_BYTES];
-    cache_sodium_init();
-    crypto_hash_sha256(h, data, n);
+    unsigned char h[SHA256_BYTES];
+    sha256(data, n, h);
     hex_of(h, key);
 }
 
@@ -62,7 +62,6 @@ int cache_key_valid(const char *key)
 
 int cache_hash_file(const char *path, char key[65], orf_err *e)
 {
-    cache_sodium_init();
     /* O_NONBLOCK: opening a FIFO with no writer must not hang; reads block again after. */
     int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
     if (fd < 0)
@@ -73,8 +72,8 @@ int cache_hash_file(const char *path, char key[65], orf_err *e)
         return orf_fail(e, "no_input", "%s: is a directory", path);
     }
     fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK);
-    crypto_hash_sha256_state s;
-    crypto_hash_sha256_init(&s);
+    sha256_state s;
+    sha256_init(&s);
     unsigned char buf[1 << 16];
     for (;;) {
         ssize_t r = read(fd, buf, sizeof buf);
@@ -88,11 +87,11 @@ int cache_hash_file(const char *path, char key[65], orf_err *e)
         }
         if (r == 0)
             break;
-        crypto_hash_sha256_update(&s, buf, (unsigned long long)r);
+        sha256_update(&s, buf, (size_t)r);
     }
     close(fd);
-    unsigned char h[crypto_hash_sha256_BYTES];
-    crypto_hash_sha256_final(&s, h);
+    unsigned char h[SHA256_BYTES];
+    sha256_final(&s, h);
     hex_of(h, key);
     return 0;
 }
@@ -463,8 +462,8 @@ int cache_put_file(orf_cache *c, const char *path, char key[65], uint64_t *bytes
         close(in);
         return orf_fail(e, "cache_error", "%s/objects: %s", c->dir, strerror(errno));
     }
-    crypto_hash_sha256_state s;
-    crypto_hash_sha256_init(&s);
+    sha256_state s;
+    sha256_init(&s);
     unsigned char buf[1 << 16];
     uint64_t total = 0;
     int rc = 0;
@@ -478,7 +477,7 @@ int cache_put_file(orf_cache *c, const char *path, char key[65], uint64_t *bytes
         }
         if (r == 0)
             break;
-        crypto_hash_sha256_update(&s, buf, (unsigned long long)r);
+        sha256_update(&s, buf, (size_t)r);
         if (write_all(out, buf, (size_t)r) < 0) {
             rc = orf_fail(e, "cache_error", "%s/objects: %s", c->dir, strerror(errno));
             break;
@@ -498,8 +497,8 @@ int cache_put_file(orf_cache *c, const char *path, char key[65], uint64_t *bytes
         unlinkat(c->objects_fd, tmp, 0);
         return rc;
     }
-    unsigned char h[crypto_hash_sha256_BYTES];
-    crypto_hash_sha256_final(&s, h);
+    unsigned char h[SHA256_BYTES];
+    sha256_final(&s, h);
     hex_of(h, key);
     *bytes = total;
     int sfd = cache_shard_open(c, CACHE_OBJECT, key, 1);
