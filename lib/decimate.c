@@ -95,7 +95,6 @@ typedef struct heap_entry {
 } heap_entry;
 
 #define NO_POS UINT32_MAX
-#define MAX_FAN 64
 
 typedef struct qem {
     uint32_t nv, nt, live;
@@ -116,9 +115,11 @@ typedef struct qem {
     uint32_t gen;
     heap_entry *heap; /* nv */
     uint32_t nheap;
-    uint32_t fan_n;   /* the last qem_best's edges: fan_v[i], fan_c[i] */
-    uint32_t fan_v[MAX_FAN];
-    float fan_c[MAX_FAN];
+    float *ccost;     /* 3 nt: the cost of the edge from corner k of a triangle to
+                         corner k+1, kept current: every edge of a vertex is
+                         re-priced when the vertex changes */
+    float *ecost;     /* nv, scratch: the costs of the last qem_price_fan */
+    uint32_t *ring;   /* nv, scratch: the neighbours of the last qem_price_fan */
     int endpoints_only;
     float min_dot, min_quality;
     double max_cost; /* max_error^2, or < 0 for none */
@@ -277,54 +278,77 @@ static void heap_set(qem *s, uint32_t v, float c)
         heap_sift_down(s, i, he);
 }
 
-/* Choose v's entry: the cost of every edge of v (left in fan_v/fan_c), then
- * the cheapest one after the skip[v] refused ones, in (cost, index) order;
- * v leaves the heap when there is none. */
-static void qem_best_known(qem *s, uint32_t v, uint32_t kv, float kc);
-
-static void qem_best(qem *s, uint32_t v)
+/* Price the edges of v (all of them, or only those to a higher index) and
+ * write each cost into both corners of v's triangles that hold the edge.
+ * v's neighbours go to s->ring (all of them; the count is returned), the
+ * costs of the priced ones to s->ecost. Edges between two locked vertices are
+ * never collapsed: they get no price. Dead triangles leave v's list. */
+static uint32_t qem_price_fan(qem *s, uint32_t v, int greater_only)
 {
-    qem_best_known(s, v, NO_POS, 0);
-}
-
-/* qem_best, told that the edge to kv costs kc (edge costs are symmetric). */
-static void qem_best_known(qem *s, uint32_t v, uint32_t kv, float kc)
-{
-    uint32_t g = ++s->gen;
+    uint32_t g = ++s->gen, n = 0;
     s->mark[v] = g;
-    s->fan_n = 0;
     uint32_t *l = s->pool + s->vstart[v], live = 0;
     for (uint32_t i = 0; i < s->vcount[v]; i++) {
         uint32_t t = l[i];
         if (s->tdead[t])
             continue;
-        l[live++] = t; /* drop dead triangles from the list on the way */
+        l[live++] = t;
         for (int k = 0; k < 3; k++) {
             uint32_t x = s->idx[3 * t + k];
             if (s->mark[x] == g)
                 continue;
             s->mark[x] = g;
-            if ((s->locked[v] && s->locked[x]) || s->fan_n == MAX_FAN)
+            s->ring[n++] = x;
+            if ((greater_only && x < v) || (s->locked[v] && s->locked[x]))
                 continue;
             double p[3];
             uint32_t keep;
-            s->fan_v[s->fan_n] = x;
-            s->fan_c[s->fan_n++] = x == kv ? kc : (float)qem_plan(s, v, x, p, &keep);
+            s->ecost[x] = (float)qem_plan(s, v, x, p, &keep);
         }
     }
     s->vcount[v] = live;
-    uint32_t best = NO_POS, prev = NO_POS;
+    for (uint32_t i = 0; i < live; i++) {
+        uint32_t t = l[i], *tv = s->idx + 3 * t;
+        int k = tv[0] == v ? 0 : tv[1] == v ? 1 : 2;
+        uint32_t next = tv[(k + 1) % 3], prev = tv[(k + 2) % 3];
+        if (!(greater_only && next < v) && !(s->locked[v] && s->locked[next]))
+            s->ccost[3 * t + k] = s->ecost[next];
+        if (!(greater_only && prev < v) && !(s->locked[v] && s->locked[prev]))
+            s->ccost[3 * t + (k + 2) % 3] = s->ecost[prev];
+    }
+    return n;
+}
+
+/* Choose v's entry from the costs in its corners: the cheapest edge after
+ * the skip[v] refused ones, in (cost, index) order; v leaves the heap when
+ * there is none. */
+static void qem_select(qem *s, uint32_t v)
+{
+    const uint32_t *l = s->pool + s->vstart[v];
+    uint32_t n = s->vcount[v], best = NO_POS, prev = NO_POS;
     float bc = 0, prevc = 0;
+    int lv = s->locked[v];
     for (uint32_t r = 0; r <= s->skip[v]; r++) {
         best = NO_POS;
-        for (uint32_t i = 0; i < s->fan_n; i++) {
-            float c = s->fan_c[i];
-            uint32_t x = s->fan_v[i];
-            if (prev != NO_POS && (c < prevc || (c == prevc && x <= prev)))
+        for (uint32_t i = 0; i < n; i++) {
+            uint32_t t = l[i];
+            if (s->tdead[t])
                 continue;
-            if (best == NO_POS || c < bc || (c == bc && x < best)) {
-                best = x;
-                bc = c;
+            const uint32_t *tv = s->idx + 3 * t;
+            int k = tv[0] == v ? 0 : tv[1] == v ? 1 : 2;
+            /* the edge to the next corner, then the one from the previous */
+            for (int side = 0; side < 2; side++) {
+                int kk = side ? (k + 2) % 3 : k;
+                uint32_t x = tv[side ? kk : (k + 1) % 3];
+                float c = s->ccost[3 * t + kk];
+                if (lv && s->locked[x])
+                    continue;
+                if (prev != NO_POS && (c < prevc || (c == prevc && x <= prev)))
+                    continue;
+                if (best == NO_POS || c < bc || (c == bc && x < best)) {
+                    best = x;
+                    bc = c;
+                }
             }
         }
         if (best == NO_POS)
@@ -491,26 +515,31 @@ static int qem_collapse(qem *s, uint32_t keep, uint32_t rem, const double p[3])
      * edge to rem is gone: recompute its entry when that was one of those
      * (or after a refusal), else compare the new edge with its entry */
     s->skip[keep] = 0;
-    qem_best(s, keep);
-    uint32_t nn = s->fan_n, nb[MAX_FAN];
-    float nc[MAX_FAN];
-    memcpy(nb, s->fan_v, nn * sizeof *nb);
-    memcpy(nc, s->fan_c, nn * sizeof *nc);
+    uint32_t nn = qem_price_fan(s, keep, 0);
+    qem_select(s, keep);
     for (uint32_t i = 0; i < nn; i++) {
-        uint32_t x = nb[i], at = s->hpos[x];
+        uint32_t x = s->ring[i], at = s->hpos[x];
+        if (s->locked[keep] && s->locked[x]) {
+            /* no edge to keep: only its edge to rem is gone */
+            if (s->tgt[x] == rem || at == NO_POS || s->skip[x]) {
+                s->skip[x] = 0;
+                qem_select(s, x);
+            }
+            continue;
+        }
+        float nc = s->ecost[x];
         if (s->tgt[x] == keep && !s->skip[x] && at != NO_POS) {
             /* its cheapest edge got no dearer: it stays the cheapest */
-            if (nc[i] <= s->heap[at].cost) {
-                heap_set(s, x, nc[i]);
-            } else {
-                qem_best_known(s, x, keep, nc[i]);
-            }
+            if (nc <= s->heap[at].cost)
+                heap_set(s, x, nc);
+            else
+                qem_select(s, x);
         } else if (s->tgt[x] == rem || s->tgt[x] == keep || s->skip[x] || at == NO_POS) {
             s->skip[x] = 0;
-            qem_best_known(s, x, keep, nc[i]);
-        } else if (nc[i] < s->heap[at].cost || (nc[i] == s->heap[at].cost && keep < s->tgt[x])) {
+            qem_select(s, x);
+        } else if (nc < s->heap[at].cost || (nc == s->heap[at].cost && keep < s->tgt[x])) {
             s->tgt[x] = keep;
-            heap_set(s, x, nc[i]);
+            heap_set(s, x, nc);
         }
     }
     return 0;
@@ -534,6 +563,9 @@ static void qem_free(qem *s)
     free(s->mark);
     free(s->cnt);
     free(s->heap);
+    free(s->ccost);
+    free(s->ecost);
+    free(s->ring);
 }
 
 static int qem_init(qem *s, const orf_mesh *m, const decimate_opts *o)
@@ -559,6 +591,11 @@ static int qem_init(qem *s, const orf_mesh *m, const decimate_opts *o)
     s->pool = malloc(s->cappool * sizeof *s->pool);
     s->mark = calloc(v1, sizeof *s->mark);
     s->cnt = calloc(v1, sizeof *s->cnt);
+    s->ccost = malloc(t1 * 3 * sizeof *s->ccost);
+    s->ecost = malloc(v1 * sizeof *s->ecost);
+    s->ring = malloc(v1 * sizeof *s->ring);
+    if (!s->ccost || !s->ecost || !s->ring)
+        return -1;
     if (!s->pos || !s->idx || !s->tdead || !s->vdead || !s->locked || !s->q || !s->tgt || !s->hpos || !s->skip || !s->heap ||
         !s->vstart || !s->vcount || !s->pool || !s->mark || !s->cnt)
         return -1;
@@ -646,10 +683,14 @@ static int qem_run(qem *s, uint32_t target)
         s->nheap = 0;
         for (uint32_t v = 0; v < s->nv; v++)
             s->hpos[v] = NO_POS;
+        /* every edge priced once, then each vertex's entry */
+        for (uint32_t v = 0; v < s->nv; v++)
+            if (!s->vdead[v] && s->vcount[v])
+                qem_price_fan(s, v, 1);
         for (uint32_t v = 0; v < s->nv; v++) {
             s->skip[v] = 0;
             if (!s->vdead[v] && s->vcount[v])
-                qem_best(s, v);
+                qem_select(s, v);
         }
         uint32_t done = 0;
         int bound_hit = 0;
@@ -670,7 +711,7 @@ static int qem_run(qem *s, uint32_t target)
                 (moved && !qem_fan_ok(s, keep, rem, p))) {
                 if (s->skip[v] < 250) {
                     s->skip[v]++;
-                    qem_best(s, v);
+                    qem_select(s, v);
                 } else {
                     heap_remove(s, v);
                 }
