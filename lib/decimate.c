@@ -95,10 +95,7 @@ typedef uint64_t heap_entry;
 
 static inline uint64_t cost_key(float c, uint32_t v)
 {
-    uint32_t bits;
-    if (!(c >= 0))
-        c = INFINITY;
-    c += 0.0f; /* -0 to +0 */
+    uint32_t bits; /* costs come from quadric_eval: never negative, -0 or NaN */
     memcpy(&bits, &c, sizeof bits);
     return (uint64_t)bits << 32 | v;
 }
