@@ -87,21 +87,39 @@ static int reorder_into(orf_mesh *m, unsigned *idx, float *newpos, size_t n, orf
 enum { QN = 10 };
 
 /* The heap holds one entry per vertex: the cost of the vertex's cheapest
- * allowed edge (its other end in qem.tgt). 8 bytes, so a node's four
- * children share half a cache line; hpos gives each vertex's place. */
-typedef struct heap_entry {
-    float cost;
-    uint32_t v;
-} heap_entry;
+ * allowed edge (its other end in qem.tgt), as one 64-bit key: the cost's
+ * bits (a non-negative float orders as its bits) over the vertex index, so
+ * one compare orders by (cost, index). 8 bytes, so a node's four children
+ * share half a cache line; hpos gives each vertex's place. */
+typedef uint64_t heap_entry;
+
+static inline uint64_t cost_key(float c, uint32_t v)
+{
+    uint32_t bits; /* costs come from quadric_eval: never negative, -0 or NaN */
+    memcpy(&bits, &c, sizeof bits);
+    return (uint64_t)bits << 32 | v;
+}
+
+static inline float key_cost(uint64_t k)
+{
+    uint32_t bits = (uint32_t)(k >> 32);
+    float c;
+    memcpy(&c, &bits, sizeof c);
+    return c;
+}
+
+static inline uint32_t key_vertex(uint64_t k)
+{
+    return (uint32_t)k;
+}
 
 #define NO_POS UINT32_MAX
-#define MAX_FAN 64
 
 typedef struct qem {
     uint32_t nv, nt, live;
     float *pos;       /* 3 nv, working copy */
     uint32_t *idx;    /* 3 nt, working copy */
-    uint8_t *tdead;   /* nt */
+    uint8_t *tdead;   /* nt; the triangle lists of the vertices hold only live ones */
     uint8_t *vdead;   /* nv */
     uint8_t *locked;  /* nv */
     double *q;        /* QN nv */
@@ -116,9 +134,11 @@ typedef struct qem {
     uint32_t gen;
     heap_entry *heap; /* nv */
     uint32_t nheap;
-    uint32_t fan_n;   /* the last qem_best's edges: fan_v[i], fan_c[i] */
-    uint32_t fan_v[MAX_FAN];
-    float fan_c[MAX_FAN];
+    float *ccost;     /* 3 nt: the cost of the edge from corner k of a triangle to
+                         corner k+1, kept current: every edge of a vertex is
+                         re-priced when the vertex changes */
+    float *ecost;     /* nv, scratch: the costs of the last qem_price_fan */
+    uint32_t *ring;   /* nv, scratch: the neighbours of the last qem_price_fan */
     int endpoints_only;
     float min_dot, min_quality;
     double max_cost; /* max_error^2, or < 0 for none */
@@ -203,24 +223,17 @@ static double qem_plan(const qem *s, uint32_t a, uint32_t b, double p[3], uint32
     return best;
 }
 
-static inline int heap_less(const heap_entry *x, const heap_entry *y)
-{
-    if (x->cost != y->cost)
-        return x->cost < y->cost;
-    return x->v < y->v;
-}
-
-static void heap_place(qem *s, uint32_t i, heap_entry he)
+static inline void heap_place(qem *s, uint32_t i, heap_entry he)
 {
     s->heap[i] = he;
-    s->hpos[he.v] = i;
+    s->hpos[key_vertex(he)] = i;
 }
 
 static void heap_sift_up(qem *s, uint32_t i, heap_entry he)
 {
     while (i > 0) {
         uint32_t up = (i - 1) / 4;
-        if (!heap_less(&he, &s->heap[up]))
+        if (he >= s->heap[up])
             break;
         heap_place(s, i, s->heap[up]);
         i = up;
@@ -231,17 +244,23 @@ static void heap_sift_up(qem *s, uint32_t i, heap_entry he)
 static void heap_sift_down(qem *s, uint32_t i, heap_entry he)
 {
     uint32_t n = s->nheap;
+    const heap_entry *h = s->heap;
     for (;;) {
-        uint32_t c = 4 * i + 1;
-        if (c >= n)
+        uint32_t c = 4 * i + 1, best = c;
+        if (c + 3 < n) {
+            uint32_t b1 = h[c + 1] < h[c] ? c + 1 : c;
+            uint32_t b2 = h[c + 3] < h[c + 2] ? c + 3 : c + 2;
+            best = h[b2] < h[b1] ? b2 : b1;
+        } else if (c < n) {
+            for (uint32_t k = c + 1; k < n; k++)
+                if (h[k] < h[best])
+                    best = k;
+        } else {
             break;
-        uint32_t best = c, end = c + 4 < n ? c + 4 : n;
-        for (uint32_t k = c + 1; k < end; k++)
-            if (heap_less(&s->heap[k], &s->heap[best]))
-                best = k;
-        if (!heap_less(&s->heap[best], &he))
+        }
+        if (h[best] >= he)
             break;
-        heap_place(s, i, s->heap[best]);
+        heap_place(s, i, h[best]);
         i = best;
     }
     heap_place(s, i, he);
@@ -256,88 +275,106 @@ static void heap_remove(qem *s, uint32_t v)
     heap_entry last = s->heap[--s->nheap];
     if (i == s->nheap)
         return;
-    if (i > 0 && heap_less(&last, &s->heap[(i - 1) / 4]))
+    if (i > 0 && last < s->heap[(i - 1) / 4])
         heap_sift_up(s, i, last);
     else
         heap_sift_down(s, i, last);
 }
 
-/* Put v in the heap with cost c, or move it there. */
-static void heap_set(qem *s, uint32_t v, float c)
+/* Put v in the heap with key k (cost_key), or move it there. */
+static void heap_set(qem *s, uint32_t v, uint64_t k)
 {
-    heap_entry he = {c, v};
     uint32_t i = s->hpos[v];
     if (i == NO_POS) {
-        heap_sift_up(s, s->nheap++, he);
+        heap_sift_up(s, s->nheap++, k);
         return;
     }
-    if (heap_less(&he, &s->heap[i]))
-        heap_sift_up(s, i, he);
+    if (k < s->heap[i])
+        heap_sift_up(s, i, k);
     else
-        heap_sift_down(s, i, he);
+        heap_sift_down(s, i, k);
 }
 
-/* Choose v's entry: the cost of every edge of v (left in fan_v/fan_c), then
- * the cheapest one after the skip[v] refused ones, in (cost, index) order;
- * v leaves the heap when there is none. */
-static void qem_best_known(qem *s, uint32_t v, uint32_t kv, float kc);
-
-static void qem_best(qem *s, uint32_t v)
+/* Price the edges of v (all of them, or only those to a higher index) and
+ * write each cost into both corners of v's triangles that hold the edge.
+ * v's neighbours go to s->ring (all of them; the count is returned), the
+ * costs of the priced ones to s->ecost. Edges between two locked vertices are
+ * never collapsed: they get no price. */
+static uint32_t qem_price_fan(qem *s, uint32_t v, int greater_only)
 {
-    qem_best_known(s, v, NO_POS, 0);
-}
-
-/* qem_best, told that the edge to kv costs kc (edge costs are symmetric). */
-static void qem_best_known(qem *s, uint32_t v, uint32_t kv, float kc)
-{
-    uint32_t g = ++s->gen;
-    s->mark[v] = g;
-    s->fan_n = 0;
-    uint32_t *l = s->pool + s->vstart[v], live = 0;
+    uint32_t g = ++s->gen, n = 0;
+    const uint32_t *l = s->pool + s->vstart[v];
+    int lv = s->locked[v];
     for (uint32_t i = 0; i < s->vcount[v]; i++) {
         uint32_t t = l[i];
-        if (s->tdead[t])
-            continue;
-        l[live++] = t; /* drop dead triangles from the list on the way */
-        for (int k = 0; k < 3; k++) {
-            uint32_t x = s->idx[3 * t + k];
-            if (s->mark[x] == g)
+        const uint32_t *tv = s->idx + 3 * t;
+        uint32_t k = tv[0] == v ? 0 : tv[1] == v ? 1 : 2;
+        uint32_t kn = k == 2 ? 0 : k + 1, kp = k == 0 ? 2 : k - 1;
+        /* the edge to the next corner (kept in corner k), the one from the
+         * previous corner (kept in corner kp) */
+        uint32_t xs[2] = {tv[kn], tv[kp]}, cs[2] = {3 * t + k, 3 * t + kp};
+        for (int side = 0; side < 2; side++) {
+            uint32_t x = xs[side];
+            if (greater_only && x < v)
                 continue;
-            s->mark[x] = g;
-            if ((s->locked[v] && s->locked[x]) || s->fan_n == MAX_FAN)
-                continue;
-            double p[3];
-            uint32_t keep;
-            s->fan_v[s->fan_n] = x;
-            s->fan_c[s->fan_n++] = x == kv ? kc : (float)qem_plan(s, v, x, p, &keep);
-        }
-    }
-    s->vcount[v] = live;
-    uint32_t best = NO_POS, prev = NO_POS;
-    float bc = 0, prevc = 0;
-    for (uint32_t r = 0; r <= s->skip[v]; r++) {
-        best = NO_POS;
-        for (uint32_t i = 0; i < s->fan_n; i++) {
-            float c = s->fan_c[i];
-            uint32_t x = s->fan_v[i];
-            if (prev != NO_POS && (c < prevc || (c == prevc && x <= prev)))
-                continue;
-            if (best == NO_POS || c < bc || (c == bc && x < best)) {
-                best = x;
-                bc = c;
+            if (s->mark[x] != g) {
+                s->mark[x] = g;
+                s->ring[n++] = x;
+                double p[3];
+                uint32_t keep;
+                if (!(lv && s->locked[x]))
+                    s->ecost[x] = (float)qem_plan(s, v, x, p, &keep);
             }
+            if (!(lv && s->locked[x]))
+                s->ccost[cs[side]] = s->ecost[x];
         }
-        if (best == NO_POS)
-            break;
-        prev = best;
-        prevc = bc;
     }
-    if (best == NO_POS) {
+    return n;
+}
+
+/* Choose v's entry from the costs in its corners: the cheapest edge after
+ * the skip[v] refused ones, in (cost, index) order; v leaves the heap when
+ * there is none. */
+static void qem_select(qem *s, uint32_t v)
+{
+    const uint32_t *l = s->pool + s->vstart[v];
+    uint32_t n = s->vcount[v];
+    uint64_t best = UINT64_MAX, lo = 0;
+    int lv = s->locked[v];
+    for (uint32_t r = 0; r <= s->skip[v]; r++) {
+        best = UINT64_MAX;
+        for (uint32_t i = 0; i < n; i++) {
+            uint32_t t = l[i];
+            const uint32_t *tv = s->idx + 3 * t;
+            uint32_t k = tv[0] == v ? 0 : tv[1] == v ? 1 : 2;
+            uint32_t kn = k == 2 ? 0 : k + 1, kp = k == 0 ? 2 : k - 1;
+            uint32_t xn = tv[kn], xp = tv[kp];
+            uint64_t a = cost_key(s->ccost[3 * t + k], xn), b = cost_key(s->ccost[3 * t + kp], xp);
+            if (lv) {
+                if (s->locked[xn])
+                    a = UINT64_MAX;
+                if (s->locked[xp])
+                    b = UINT64_MAX;
+            }
+            if (r > 0) {
+                if (a <= lo)
+                    a = UINT64_MAX;
+                if (b <= lo)
+                    b = UINT64_MAX;
+            }
+            uint64_t m = a < b ? a : b;
+            best = m < best ? m : best;
+        }
+        if (best == UINT64_MAX)
+            break;
+        lo = best;
+    }
+    if (best == UINT64_MAX) {
         heap_remove(s, v);
         return;
     }
-    s->tgt[v] = best;
-    heap_set(s, v, bc);
+    s->tgt[v] = key_vertex(best);
+    heap_set(s, v, cost_key(key_cost(best), v));
 }
 
 static void tri_normal(const double *a, const double *b, const double *c, double n[3])
@@ -366,8 +403,6 @@ static int qem_fan_ok(qem *s, uint32_t v, uint32_t other, const double p[3])
     const uint32_t *l = s->pool + s->vstart[v];
     for (uint32_t i = 0; i < s->vcount[v]; i++) {
         uint32_t t = l[i];
-        if (s->tdead[t])
-            continue;
         const uint32_t *tv = s->idx + 3 * t;
         if (tv[0] == other || tv[1] == other || tv[2] == other)
             continue;
@@ -393,57 +428,37 @@ static int qem_fan_ok(qem *s, uint32_t v, uint32_t other, const double p[3])
     return 1;
 }
 
-static uint32_t qem_live_tris(const qem *s, uint32_t v)
-{
-    uint32_t n = 0;
-    const uint32_t *l = s->pool + s->vstart[v];
-    for (uint32_t i = 0; i < s->vcount[v]; i++)
-        n += !s->tdead[l[i]];
-    return n;
-}
-
 /* The link condition and the valence of the two opposite vertices. */
 static int qem_topology_ok(qem *s, uint32_t a, uint32_t b)
 {
-    uint32_t opp[2], nshared = 0;
+    uint32_t opp[2], nshared = 0, g = ++s->gen;
     const uint32_t *l = s->pool + s->vstart[a];
     for (uint32_t i = 0; i < s->vcount[a]; i++) {
-        uint32_t t = l[i];
-        if (s->tdead[t])
-            continue;
-        const uint32_t *tv = s->idx + 3 * t;
+        const uint32_t *tv = s->idx + 3 * l[i];
+        s->mark[tv[0]] = g;
+        s->mark[tv[1]] = g;
+        s->mark[tv[2]] = g;
         if (tv[0] != b && tv[1] != b && tv[2] != b)
             continue;
         if (nshared == 2)
             return 0; /* a non-manifold edge */
         opp[nshared++] = tv[0] != a && tv[0] != b ? tv[0] : tv[1] != a && tv[1] != b ? tv[1] : tv[2];
     }
-    if (nshared != 2 || opp[0] == opp[1])
+    if (nshared != 2 || opp[0] == opp[1] || s->vcount[opp[0]] <= 3 || s->vcount[opp[1]] <= 3)
         return 0;
-    uint32_t g = ++s->gen;
-    for (uint32_t i = 0; i < s->vcount[a]; i++) {
-        uint32_t t = l[i];
-        if (!s->tdead[t])
-            for (int k = 0; k < 3; k++)
-                s->mark[s->idx[3 * t + k]] = g;
-    }
     uint32_t g2 = ++s->gen, common = 0;
     const uint32_t *lb = s->pool + s->vstart[b];
     for (uint32_t i = 0; i < s->vcount[b]; i++) {
-        uint32_t t = lb[i];
-        if (s->tdead[t])
-            continue;
+        const uint32_t *tv = s->idx + 3 * lb[i];
         for (int k = 0; k < 3; k++) {
-            uint32_t x = s->idx[3 * t + k];
+            uint32_t x = tv[k];
             if (x != a && x != b && s->mark[x] == g) {
                 s->mark[x] = g2;
                 common++;
             }
         }
     }
-    if (common != 2)
-        return 0;
-    return qem_live_tris(s, opp[0]) > 3 && qem_live_tris(s, opp[1]) > 3;
+    return common == 2;
 }
 
 static int qem_collapse(qem *s, uint32_t keep, uint32_t rem, const double p[3])
@@ -461,12 +476,19 @@ static int qem_collapse(qem *s, uint32_t keep, uint32_t rem, const double p[3])
     const uint32_t *lk = s->pool + s->vstart[keep], *lr = s->pool + s->vstart[rem];
     for (uint32_t i = 0; i < s->vcount[rem]; i++) {
         uint32_t t = lr[i];
-        if (s->tdead[t])
-            continue;
         uint32_t *tv = s->idx + 3 * t;
         if (tv[0] == keep || tv[1] == keep || tv[2] == keep) {
+            /* dies: it leaves the list of its third vertex now (keep's
+             * below, rem's goes), so lists hold only live triangles */
             s->tdead[t] = 1;
             s->live--;
+            uint32_t o = tv[0] != keep && tv[0] != rem ? tv[0] : tv[1] != keep && tv[1] != rem ? tv[1] : tv[2];
+            uint32_t *lo = s->pool + s->vstart[o];
+            for (uint32_t j = 0; j < s->vcount[o]; j++)
+                if (lo[j] == t) {
+                    lo[j] = lo[--s->vcount[o]];
+                    break;
+                }
             continue;
         }
         for (int k = 0; k < 3; k++)
@@ -491,26 +513,31 @@ static int qem_collapse(qem *s, uint32_t keep, uint32_t rem, const double p[3])
      * edge to rem is gone: recompute its entry when that was one of those
      * (or after a refusal), else compare the new edge with its entry */
     s->skip[keep] = 0;
-    qem_best(s, keep);
-    uint32_t nn = s->fan_n, nb[MAX_FAN];
-    float nc[MAX_FAN];
-    memcpy(nb, s->fan_v, nn * sizeof *nb);
-    memcpy(nc, s->fan_c, nn * sizeof *nc);
+    uint32_t nn = qem_price_fan(s, keep, 0);
+    qem_select(s, keep);
     for (uint32_t i = 0; i < nn; i++) {
-        uint32_t x = nb[i], at = s->hpos[x];
+        uint32_t x = s->ring[i], at = s->hpos[x];
+        if (s->locked[keep] && s->locked[x]) {
+            /* no edge to keep: only its edge to rem is gone */
+            if (s->tgt[x] == rem || at == NO_POS || s->skip[x]) {
+                s->skip[x] = 0;
+                qem_select(s, x);
+            }
+            continue;
+        }
+        float nc = s->ecost[x];
         if (s->tgt[x] == keep && !s->skip[x] && at != NO_POS) {
             /* its cheapest edge got no dearer: it stays the cheapest */
-            if (nc[i] <= s->heap[at].cost) {
-                heap_set(s, x, nc[i]);
-            } else {
-                qem_best_known(s, x, keep, nc[i]);
-            }
+            if (nc <= key_cost(s->heap[at]))
+                heap_set(s, x, cost_key(nc, x));
+            else
+                qem_select(s, x);
         } else if (s->tgt[x] == rem || s->tgt[x] == keep || s->skip[x] || at == NO_POS) {
             s->skip[x] = 0;
-            qem_best_known(s, x, keep, nc[i]);
-        } else if (nc[i] < s->heap[at].cost || (nc[i] == s->heap[at].cost && keep < s->tgt[x])) {
+            qem_select(s, x);
+        } else if (cost_key(nc, keep) < cost_key(key_cost(s->heap[at]), s->tgt[x])) {
             s->tgt[x] = keep;
-            heap_set(s, x, nc[i]);
+            heap_set(s, x, cost_key(nc, x));
         }
     }
     return 0;
@@ -534,6 +561,9 @@ static void qem_free(qem *s)
     free(s->mark);
     free(s->cnt);
     free(s->heap);
+    free(s->ccost);
+    free(s->ecost);
+    free(s->ring);
 }
 
 static int qem_init(qem *s, const orf_mesh *m, const decimate_opts *o)
@@ -559,6 +589,11 @@ static int qem_init(qem *s, const orf_mesh *m, const decimate_opts *o)
     s->pool = malloc(s->cappool * sizeof *s->pool);
     s->mark = calloc(v1, sizeof *s->mark);
     s->cnt = calloc(v1, sizeof *s->cnt);
+    s->ccost = malloc(t1 * 3 * sizeof *s->ccost);
+    s->ecost = malloc(v1 * sizeof *s->ecost);
+    s->ring = malloc(v1 * sizeof *s->ring);
+    if (!s->ccost || !s->ecost || !s->ring)
+        return -1;
     if (!s->pos || !s->idx || !s->tdead || !s->vdead || !s->locked || !s->q || !s->tgt || !s->hpos || !s->skip || !s->heap ||
         !s->vstart || !s->vcount || !s->pool || !s->mark || !s->cnt)
         return -1;
@@ -646,17 +681,21 @@ static int qem_run(qem *s, uint32_t target)
         s->nheap = 0;
         for (uint32_t v = 0; v < s->nv; v++)
             s->hpos[v] = NO_POS;
+        /* every edge priced once, then each vertex's entry */
+        for (uint32_t v = 0; v < s->nv; v++)
+            if (!s->vdead[v] && s->vcount[v])
+                qem_price_fan(s, v, 1);
         for (uint32_t v = 0; v < s->nv; v++) {
             s->skip[v] = 0;
             if (!s->vdead[v] && s->vcount[v])
-                qem_best(s, v);
+                qem_select(s, v);
         }
         uint32_t done = 0;
         int bound_hit = 0;
         while (s->nheap && s->live > target) {
             heap_entry h = s->heap[0];
-            uint32_t v = h.v, t = s->tgt[v];
-            if (s->max_cost >= 0 && h.cost > s->max_cost) {
+            uint32_t v = key_vertex(h), t = s->tgt[v];
+            if (s->max_cost >= 0 && key_cost(h) > s->max_cost) {
                 bound_hit = 1;
                 break;
             }
@@ -670,7 +709,7 @@ static int qem_run(qem *s, uint32_t target)
                 (moved && !qem_fan_ok(s, keep, rem, p))) {
                 if (s->skip[v] < 250) {
                     s->skip[v]++;
-                    qem_best(s, v);
+                    qem_select(s, v);
                 } else {
                     heap_remove(s, v);
                 }
