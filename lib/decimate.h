@@ -4,8 +4,9 @@
  * The default method (DECIMATE_QEM, lib/decimate.c) is Garland-Heckbert
  * quadric-error edge collapse: every vertex carries the quadric of the planes
  * of the original triangles merged into it; the edge whose collapse costs
- * least goes first (a binary heap, stale entries skipped by per-vertex
- * version stamps). A collapse is refused when it would
+ * least goes first (an indexed 4-ary heap with one entry per vertex, keyed
+ * by its cheapest edge; each edge's cost is kept in its triangles' corners
+ * and re-priced only when an end moves). A collapse is refused when it would
  *   - break manifoldness: the link condition (the one-rings of the two
  *     endpoints share exactly the two vertices opposite the edge) fails, or
  *     a vertex opposite the edge would drop below three neighbours;
