@@ -70,8 +70,9 @@ int gen_field_from_mask(const orf_mask *mask, const orf_image *img, const gen_pa
 
 /* Whether every edge of `m` is used by exactly two triangles in opposite
  * directions and no triangle repeats a corner (*closed = 1), in linear time
- * (a hash of directed edges): the "watertight" of a record. An empty mesh
- * is not closed. "too_large" when memory runs out. */
+ * (directed edges grouped by first vertex): the "watertight" of a record. An
+ * empty mesh, or one with an index out of range, is not closed. "too_large"
+ * when memory runs out. */
 int gen_mesh_closed(const orf_mesh *m, int *closed, orf_err *e);
 
 /* Cut stage `s` from `fld` at `resolution` cells along the longer image side
