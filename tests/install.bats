@@ -42,3 +42,18 @@ load test_helper
     _orfeas_complete
     assert_equal "${COMPREPLY[*]}" glb
 }
+
+@test "the build finds the CUDA toolkit's headers when the nvcc on PATH is a wrapper script" {
+    real=$(make -s --no-print-directory -C "$ROOT" --eval 'pn: ; @echo $(NVCC)' pn CUDA_HOME= 2>/dev/null)
+    [ -n "$real" ] && [ -x "$real" ] || skip "no CUDA toolkit on this machine"
+    # a wrapper like Debian-style /usr/local/bin/nvcc: its folder has no include/
+    mkdir -p wrap/bin
+    printf '#!/bin/sh\nexec %s "$@"\n' "$real" > wrap/bin/nvcc
+    chmod +x wrap/bin/nvcc
+    run env PATH="$PWD/wrap/bin:$PATH" CUDA_HOME= make -s --no-print-directory -C "$ROOT" \
+        --eval 'pc: ; @echo "$(USE_CUDA) $(CUDA_ROOT)"' pc
+    assert_success
+    read -r use root <<< "$output"
+    assert_equal "$use" 1
+    assert_file_exist "$root/include/cuda_runtime_api.h"
+}
