@@ -39,17 +39,8 @@ __global__ void k_raster(const rp_vtx *sv, const uint32_t *idx, const uint32_t *
 {
     FOR_EACH(k, total)
     {
-        /* the band b with band_start[b] <= k < band_start[b + 1]
-         * (band_start[0] = 0 <= k < total = band_start[nbands]) */
-        uint32_t lo = 0, hi = nbands;
-        while (hi - lo > 1) {
-            uint32_t mid = lo + (hi - lo) / 2;
-            if ((uint64_t)band_start[mid] <= k)
-                lo = mid;
-            else
-                hi = mid;
-        }
-        long long row0 = (long long)lo * band_rows;
+        uint32_t b = rp_band_of(band_start, nbands, k);
+        long long row0 = (long long)b * band_rows;
         long long row1 = row0 + band_rows < (long long)sh ? row0 + band_rows : (long long)sh;
         uint32_t t = band_tris[k];
         const uint32_t *ix = idx + 3 * (size_t)t;

@@ -171,6 +171,22 @@ static inline RP_HD void rp_tri_draw(const rp_tri *T, uint32_t t, uint64_t *keys
     }
 }
 
+/* The band of bin entry k: the b in [0, nbands) with band_start[b] <= k <
+ * band_start[b + 1], for band offsets band_start[0..nbands] that grow
+ * (band_start[0] = 0, empty bands allowed) and k < band_start[nbands]. */
+static inline RP_HD uint32_t rp_band_of(const uint32_t *band_start, uint32_t nbands, uint64_t k)
+{
+    uint32_t lo = 0, hi = nbands; /* band_start[lo] <= k < band_start[hi] */
+    while (hi - lo > 1) {
+        uint32_t mid = lo + (hi - lo) / 2;
+        if ((uint64_t)band_start[mid] <= k)
+            lo = mid;
+        else
+            hi = mid;
+    }
+    return lo;
+}
+
 /* ---- shading and resolve ------------------------------------------------- */
 
 /* What the shading reads; all arrays on the side that runs it. */
