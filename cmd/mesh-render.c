@@ -16,6 +16,7 @@
 #include <cjson/cJSON.h>
 #include <stb_image_write.h>
 
+#include "backend.h"
 #include "err.h"
 #include "meshio.h"
 #include "ndjson.h"
@@ -30,7 +31,7 @@
 static const char usage[] =
     "usage: mesh-render [options] [MESH...]\n"
     "render meshes to PNG pictures; reads records or mesh paths from stdin when no MESH is given,\n"
-    "and passes each record on with \"render\": {\"path\", \"width\", \"height\", \"view\"} added.\n"
+    "and passes each record on with \"render\": {\"path\", \"width\", \"height\", \"view\", \"backend\"} added.\n"
     "\n"
     "  --view VIEW          front (default), back, left, right, top, three-quarter\n"
     "  --ortho              orthographic camera (default: perspective, 30 degree field)\n"
@@ -41,16 +42,20 @@ static const char usage[] =
     "  --size WxH           picture size in pixels (default 512x512; a sheet cell with --sheet)\n"
     "  --samples N          supersampling, N x N samples a pixel, 1 to 4 (default 3)\n"
     "  --background COLOR   #rrggbb, #rrggbbaa, white, black, grey, or transparent (default)\n"
+    "  --backend B          auto, cpu or cuda: where pictures are drawn (default $ORFEAS_BACKEND,\n"
+    "                       else auto); the same picture on either\n"
     "  -o, --out DIR        folder for the PNGs (default: the current folder; created if missing)\n"
     "  -q, --quiet          no messages on stderr\n"
     "  -v, --verbose        one line per picture on stderr, with its time\n"
     "  -h, --help           show this help and exit\n"
     "  -V, --version        show the version and exit\n"
     "\n"
-    "exit status: 0 all rendered, 1 some records failed, 64 usage, 74 output folder or stdout unusable\n";
+    "exit status: 0 all rendered, 1 some records failed, 64 usage, 69 unavailable (--backend cuda\n"
+    "without a device), 74 output folder or stdout unusable\n";
 
 typedef struct app {
     render_opts ro;
+    orf_backend be;   /* --backend, else $ORFEAS_BACKEND, else auto */
     int sheet, turntable, quiet, verbose;
     const char *out_dir;
     int failed;
@@ -136,6 +141,16 @@ static void picture_stem(const cJSON *req, const char *mesh_path, char *stem, si
         snprintf(stem, n, "%.*s", (int)len, base);
 }
 
+/* Fold one picture's facts into the request's: "cuda" only when every
+ * picture was drawn there, "cuda_oom" when any fell back. */
+static void facts_add(backend_facts *all, const backend_facts *one)
+{
+    if (!all->backend[0] || strcmp(one->backend, "cpu") == 0)
+        memcpy(all->backend, one->backend, sizeof all->backend);
+    if (one->fallback[0])
+        memcpy(all->fallback, one->fallback, sizeof all->fallback);
+}
+
 static int render_one(app *a, const char *mesh_path, const char *stem, cJSON **render_out, orf_err *e)
 {
     orf_mesh m = {0};
@@ -143,6 +158,10 @@ static int render_one(app *a, const char *mesh_path, const char *stem, cJSON **r
     cJSON *r = NULL;
     char path[PATH_MAX];
     double t0 = units_now_ms();
+    backend_facts bf, all;   /* one picture's, and the request's */
+    memset(&all, 0, sizeof all);
+    render_opts o = a->ro;
+    o.facts = &bf;
     if (meshio_read_file(mesh_path, MAX_TRIS, &m, e) < 0)
         return -1;
     if (m.ntris == 0) {
@@ -155,8 +174,9 @@ static int render_one(app *a, const char *mesh_path, const char *stem, cJSON **r
     if (a->sheet) {
         static const render_view views[6] = {RENDER_FRONT, RENDER_RIGHT, RENDER_BACK,
                                              RENDER_LEFT,  RENDER_TOP,   RENDER_THREE_QUARTER};
-        if (render_sheet(&m, &a->ro, views, 6, 3, &img, e) < 0)
+        if (render_sheet(&m, &o, views, 6, 3, &img, e) < 0)
             goto fail;
+        facts_add(&all, &bf);
         if (picture_path(path, a->out_dir, stem, "sheet", e) < 0 || write_png(path, &img, e) < 0)
             goto fail;
         cJSON *vs = cJSON_AddArrayToObject(r, "views");
@@ -169,7 +189,6 @@ static int render_one(app *a, const char *mesh_path, const char *stem, cJSON **r
         if (a->verbose)
             fprintf(stderr, "mesh-render: %s: %.1f ms\n", path, units_now_ms() - t0);
     } else if (a->turntable > 0) {
-        render_opts o = a->ro;
         o.orbit_frame = 1;
         int digits = 3;
         for (int n = a->turntable - 1; n >= 1000; n /= 10)
@@ -182,6 +201,7 @@ static int render_one(app *a, const char *mesh_path, const char *stem, cJSON **r
             o.yaw_deg = 360.0f * (float)i / (float)a->turntable;
             if (render_mesh(&m, &o, &img, e) < 0)
                 goto fail;
+            facts_add(&all, &bf);
             char suffix[64];
             int k = snprintf(suffix, sizeof suffix, "%s-turn%0*d", render_view_name(o.view), digits, i);
             if (k < 0 || k >= (int)sizeof suffix || picture_path(path, a->out_dir, stem, suffix, e) < 0 ||
@@ -197,8 +217,9 @@ static int render_one(app *a, const char *mesh_path, const char *stem, cJSON **r
         cJSON_AddNumberToObject(r, "height", o.height);
         cJSON_AddStringToObject(r, "view", render_view_name(o.view));
     } else {
-        if (render_mesh(&m, &a->ro, &img, e) < 0)
+        if (render_mesh(&m, &o, &img, e) < 0)
             goto fail;
+        facts_add(&all, &bf);
         if (picture_path(path, a->out_dir, stem, render_view_name(a->ro.view), e) < 0 ||
             write_png(path, &img, e) < 0)
             goto fail;
@@ -209,6 +230,9 @@ static int render_one(app *a, const char *mesh_path, const char *stem, cJSON **r
         if (a->verbose)
             fprintf(stderr, "mesh-render: %s: %.1f ms\n", path, units_now_ms() - t0);
     }
+    cJSON_AddStringToObject(r, "backend", all.backend[0] ? all.backend : "cpu");
+    if (all.fallback[0])
+        cJSON_AddStringToObject(r, "fallback", all.fallback);
     cJSON_AddBoolToObject(r, "ortho", a->ro.ortho);
     cJSON_AddStringToObject(r, "frame", a->ro.frame == RENDER_FRAME_UNIT ? "unit" : "bbox");
     cJSON_AddNumberToObject(r, "ms", (double)(long)((units_now_ms() - t0) * 10.0) / 10.0);
@@ -269,7 +293,8 @@ static int usage_error(const char *what, const char *arg)
 
 int main(int argc, char **argv)
 {
-    enum { OPT_VIEW = 256, OPT_ORTHO, OPT_FRAME, OPT_SHEET, OPT_TURNTABLE, OPT_SIZE, OPT_SAMPLES, OPT_BG };
+    enum { OPT_VIEW = 256, OPT_ORTHO, OPT_FRAME, OPT_SHEET, OPT_TURNTABLE, OPT_SIZE, OPT_SAMPLES, OPT_BG,
+           OPT_BACKEND };
     static const struct option opts[] = {
         {"view", required_argument, NULL, OPT_VIEW},
         {"ortho", no_argument, NULL, OPT_ORTHO},
@@ -279,6 +304,7 @@ int main(int argc, char **argv)
         {"size", required_argument, NULL, OPT_SIZE},
         {"samples", required_argument, NULL, OPT_SAMPLES},
         {"background", required_argument, NULL, OPT_BG},
+        {"backend", required_argument, NULL, OPT_BACKEND},
         {"out", required_argument, NULL, 'o'},
         {"quiet", no_argument, NULL, 'q'},
         {"verbose", no_argument, NULL, 'v'},
@@ -290,6 +316,7 @@ int main(int argc, char **argv)
     memset(&a, 0, sizeof a);
     render_opts_init(&a.ro);
     a.out_dir = ".";
+    const char *backend = NULL;
     orf_err e;
     int c;
     while ((c = getopt_long(argc, argv, "o:qvhV", opts, NULL)) != -1) {
@@ -332,6 +359,7 @@ int main(int argc, char **argv)
             if (render_parse_color(optarg, a.ro.background, &e) < 0)
                 return usage_error("bad --background (#rrggbb, white, black, grey, transparent)", optarg);
             break;
+        case OPT_BACKEND: backend = optarg; break;
         case 'o': a.out_dir = optarg; break;
         case 'q': a.quiet = 1, a.verbose = 0; break;
         case 'v': a.verbose = !a.quiet; break;
@@ -346,6 +374,16 @@ int main(int argc, char **argv)
     }
     if (!*a.out_dir)
         return usage_error("empty --out", a.out_dir);
+    if (backend_choose(backend, &a.be, &e) != 0) {
+        if (strcmp(e.code, "unavailable") == 0) {
+            if (!a.quiet)
+                fprintf(stderr, "mesh-render: %s\n", e.message);
+            return 69;
+        }
+        fprintf(stderr, "mesh-render: %s; try 'mesh-render --help'\n", e.message);
+        return 64;
+    }
+    a.ro.backend = &a.be;
     struct stat st;
     if (stat(a.out_dir, &st) < 0) {
         if (errno != ENOENT || mkdir(a.out_dir, 0777) < 0) {

@@ -83,13 +83,18 @@ void backend_test_fail_next(int n)
 /* 1 when this CUDA stage is to fail with a simulated out-of-memory. */
 static int simulated_oom(const orf_backend *b)
 {
-    if (b->simulate_oom)
+    if (b && b->simulate_oom)
         return 1;
     int n = atomic_load(&fail_next);
     while (n > 0)
         if (atomic_compare_exchange_weak(&fail_next, &n, n - 1))
             return 1;
     return 0;
+}
+
+int backend_cuda_simulated_oom(const orf_backend *b)
+{
+    return simulated_oom(b);
 }
 
 static int use_fp16(const orf_backend *b)

@@ -94,6 +94,11 @@ int backend_extract(const orf_backend *b, const orf_field *fld, int n, orf_mesh 
 int backend_smooth_taubin(const orf_backend *b, orf_mesh *m, int iterations, float lambda, float mu,
                           backend_facts *facts, orf_err *e);
 
+/* For stages run outside this file (render_mesh): 1 when the CUDA stage
+ * about to run on b is to fail with a simulated "cuda_oom" instead (b's
+ * simulate_oom, or one of backend_test_fail_next's count, used up here). */
+int backend_cuda_simulated_oom(const orf_backend *b);
+
 /* Test hook: the next n CUDA stages of this process fail with a simulated
  * "cuda_oom" before touching a device (0 to stop). */
 void backend_test_fail_next(int n);

@@ -1,33 +1,43 @@
-/* render.c - the CPU path of the software rasteriser (see render.h).
+/* render.c - the software rasteriser (see render.h), CPU path and driver.
  *
  * Three passes over a supersampled raster of S = width*samples by
  * height*samples samples:
- *   1. setup: every vertex to screen (fixed point), depth key and 1/w;
- *      triangles binned into bands of BAND rows.
- *   2. raster: per band (OpenMP), each triangle of the band in index order,
- *      exact integer edge functions with the top-left rule, z-test on a
- *      depth key affine in screen space (bigger is nearer); a sample keeps
- *      the id of its nearest triangle.
+ *   1. setup (always here): every vertex to screen (fixed point), depth key
+ *      and 1/w; normals into view space; triangles binned into bands of
+ *      BAND rows, in index order.
+ *   2. raster: per band (OpenMP), each triangle of the band: exact integer
+ *      edge functions with the top-left rule, a depth key affine in screen
+ *      space (bigger is nearer); a sample keeps the smallest 64-bit key
+ *      (nearest triangle, ties to the lower index: render_tri.h).
  *   3. resolve: per output pixel (OpenMP over rows), the samples that hit
  *      the same triangle are shaded once at their mean position
  *      (perspective-correct barycentrics), then everything is box-filtered
  *      with the background (rp_resolve).
- * Each band and each pixel is computed by one thread in a fixed order, so
- * the bytes do not depend on the thread count.
+ * Passes 2 and 3 are the functions of render_tri.h, which the CUDA kernels
+ * (kernels/cuda_render.cu) run on the same bins: the picture does not
+ * depend on the backend or on the thread count.
  */
 #include "render.h"
 
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
 #include <omp.h>
 
+#include "backend.h"
 #include "render_pixel.h"
+#include "render_tri.h"
+#include "units.h"
+#ifdef ORFEAS_CUDA
+#include "cuda_render.h"
+#endif
+
+_Static_assert(RP_MAX_SAMPLES == RENDER_MAX_SAMPLES, "render_tri.h sizes its arrays for RENDER_MAX_SAMPLES");
 
 #define BAND 16                /* sample rows per raster band */
-#define NO_TRI UINT32_MAX
 #define GUARD ((long long)1 << 26) /* fixed-point guard band; beyond it a triangle is skipped */
 #define PERSP_HALF_FOV_DEG 15.0
 #define MARGIN 0.05f           /* bbox framing: share of the picture left on each side */
@@ -274,15 +284,7 @@ static void camera_setup(camera *c, const orf_mesh *m, const render_opts *o, int
 
 /* ---- passes ------------------------------------------------------------ */
 
-typedef struct sv { /* a vertex on screen */
-    long long x, y;  /* fixed point, RP_SUBPIX per sample */
-    float fx, fy;    /* the same in float samples */
-    float q;         /* depth key, affine in screen space, bigger is nearer */
-    float invw;      /* 1/w for perspective-correct attributes (1 for ortho) */
-    int ok;          /* 0: behind the camera or beyond the guard band */
-} sv;
-
-static void project(const camera *c, const float p[3], sv *s)
+static void project(const camera *c, const float p[3], rp_vtx *s)
 {
     float v[3];
     to_view(c, p, v);
@@ -383,190 +385,13 @@ typedef struct ctx {
     const render_opts *o;
     camera cam;
     int sw, sh, ss;
-    sv *sv;
+    rp_vtx *sv;
     float *vn;           /* view-space vertex normals, 3 per vertex */
     float *cn;           /* or view-space corner normals, 9 per triangle (mesh without normals) */
-    float *depth;        /* sw * sh depth keys */
-    uint32_t *id;        /* sw * sh triangle ids */
+    uint64_t *keys;      /* sw * sh sample keys (render_tri.h) */
     uint32_t *band_start, *band_tris;
     int nbands;
 } ctx;
-
-static void raster_triangle(ctx *c, uint32_t t, int row0, int row1)
-{
-    const uint32_t *ix = c->m->idx + 3 * t;
-    const sv *a = &c->sv[ix[0]], *b = &c->sv[ix[1]], *d = &c->sv[ix[2]];
-    long long area = rp_edge(a->x, a->y, b->x, b->y, d->x, d->y);
-    if (area == 0)
-        return;
-    if (area < 0) { /* order so that edge functions are positive inside */
-        const sv *tmp = b;
-        b = d;
-        d = tmp;
-        area = -area;
-    }
-    long long minx = a->x < b->x ? a->x : b->x, maxx = a->x > b->x ? a->x : b->x;
-    long long miny = a->y < b->y ? a->y : b->y, maxy = a->y > b->y ? a->y : b->y;
-    minx = d->x < minx ? d->x : minx, maxx = d->x > maxx ? d->x : maxx;
-    miny = d->y < miny ? d->y : miny, maxy = d->y > maxy ? d->y : maxy;
-    /* samples whose centre (i*S + S/2) lies in [min, max] */
-    long long x0 = (minx - RP_SUBPIX / 2 + RP_SUBPIX - 1) / RP_SUBPIX;
-    long long x1 = (maxx - RP_SUBPIX / 2) / RP_SUBPIX;
-    long long y0 = (miny - RP_SUBPIX / 2 + RP_SUBPIX - 1) / RP_SUBPIX;
-    long long y1 = (maxy - RP_SUBPIX / 2) / RP_SUBPIX;
-    if (minx - RP_SUBPIX / 2 < 0)
-        x0 = 0;
-    if (miny - RP_SUBPIX / 2 < 0)
-        y0 = 0;
-    if (x0 < 0)
-        x0 = 0;
-    if (y0 < row0)
-        y0 = row0;
-    if (x1 > c->sw - 1)
-        x1 = c->sw - 1;
-    if (y1 > row1 - 1)
-        y1 = row1 - 1;
-    if (x0 > x1 || y0 > y1)
-        return;
-    /* edge functions: w0 for edge b->d (weight of a), w1 for d->a, w2 for a->b */
-    int own0 = rp_edge_owns(b->x, b->y, d->x, d->y);
-    int own1 = rp_edge_owns(d->x, d->y, a->x, a->y);
-    int own2 = rp_edge_owns(a->x, a->y, b->x, b->y);
-    long long px = x0 * RP_SUBPIX + RP_SUBPIX / 2, py = y0 * RP_SUBPIX + RP_SUBPIX / 2;
-    long long r0 = rp_edge(b->x, b->y, d->x, d->y, px, py);
-    long long r1 = rp_edge(d->x, d->y, a->x, a->y, px, py);
-    long long r2 = rp_edge(a->x, a->y, b->x, b->y, px, py);
-    /* steps per sample in x and y */
-    long long dx0 = -(d->y - b->y) * RP_SUBPIX, dy0 = (d->x - b->x) * RP_SUBPIX;
-    long long dx1 = -(a->y - d->y) * RP_SUBPIX, dy1 = (a->x - d->x) * RP_SUBPIX;
-    long long dx2 = -(b->y - a->y) * RP_SUBPIX, dy2 = (b->x - a->x) * RP_SUBPIX;
-    /* inside: w + bias >= 0 for all three, bias -1 on edges the triangle does not own */
-    long long b0 = own0 ? 0 : -1, b1 = own1 ? 0 : -1, b2 = own2 ? 0 : -1;
-    /* depth key: affine in the sample position, from the three vertices */
-    double inv_area = 1.0 / (double)area;
-    double dqdx = ((double)dx0 * a->q + (double)dx1 * b->q + (double)dx2 * d->q) * inv_area;
-    double dqdy = ((double)dy0 * a->q + (double)dy1 * b->q + (double)dy2 * d->q) * inv_area;
-    double qrow = ((double)r0 * a->q + (double)r1 * b->q + (double)r2 * d->q) * inv_area;
-    for (long long y = y0; y <= y1; y++, qrow += dqdy) {
-        long long w0 = r0 + b0, w1 = r1 + b1, w2 = r2 + b2;
-        float *drow = c->depth + (size_t)y * (size_t)c->sw;
-        uint32_t *irow = c->id + (size_t)y * (size_t)c->sw;
-        float q = (float)qrow, dq = (float)dqdx;
-        for (long long x = x0; x <= x1; x++, q += dq) {
-            if ((w0 | w1 | w2) >= 0 && q > drow[x]) {
-                drow[x] = q;
-                irow[x] = t;
-            }
-            w0 += dx0, w1 += dx1, w2 += dx2;
-        }
-        r0 += dy0, r1 += dy1, r2 += dy2;
-    }
-}
-
-/* Shade triangle t at sample-space point (px, py) (float samples). */
-static void shade_point(const ctx *c, uint32_t t, float px, float py, float rgb[3])
-{
-    const orf_mesh *m = c->m;
-    const uint32_t *ix = m->idx + 3 * t;
-    const sv *s0 = &c->sv[ix[0]], *s1 = &c->sv[ix[1]], *s2 = &c->sv[ix[2]];
-    float area = (s1->fx - s0->fx) * (s2->fy - s0->fy) - (s1->fy - s0->fy) * (s2->fx - s0->fx);
-    float b[3];
-    if (fabsf(area) > 1e-20f) {
-        b[0] = ((s1->fx - px) * (s2->fy - py) - (s1->fy - py) * (s2->fx - px)) / area;
-        b[1] = ((s2->fx - px) * (s0->fy - py) - (s2->fy - py) * (s0->fx - px)) / area;
-        b[2] = 1.0f - b[0] - b[1];
-    } else {
-        b[0] = b[1] = b[2] = 1.0f / 3.0f;
-    }
-    /* perspective-correct weights */
-    float pw[3] = {b[0] * s0->invw, b[1] * s1->invw, b[2] * s2->invw};
-    float sum = pw[0] + pw[1] + pw[2];
-    if (sum != 0.0f)
-        for (int k = 0; k < 3; k++)
-            pw[k] /= sum;
-    float n[3] = {0, 0, 0};
-    for (int k = 0; k < 3; k++)
-        for (int j = 0; j < 3; j++)
-            n[j] += pw[k] * (c->cn ? c->cn[9 * t + 3 * k + j] : c->vn[3 * ix[k] + j]);
-    rp_normalize3(n);
-    /* screen is y-down: a triangle counter-clockwise from outside has area < 0 seen from its front */
-    if (area > 0.0f)
-        n[0] = -n[0], n[1] = -n[1], n[2] = -n[2];
-    float albedo[3] = {RP_NEUTRAL_R, RP_NEUTRAL_G, RP_NEUTRAL_B};
-    int textured = m->uv && m->texture.w > 0 && m->texture.h > 0 && m->texture.rgba;
-    if (textured) {
-        float u = 0, v = 0;
-        for (int k = 0; k < 3; k++) {
-            u += pw[k] * m->uv[2 * ix[k]];
-            v += pw[k] * m->uv[2 * ix[k] + 1];
-        }
-        rp_texture_bilinear(m->texture.rgba, m->texture.w, m->texture.h, u, v, albedo);
-    }
-    if (m->col) {
-        float col[3] = {0, 0, 0};
-        for (int k = 0; k < 3; k++)
-            for (int j = 0; j < 3; j++)
-                col[j] += pw[k] * (float)m->col[4 * ix[k] + j] * (1.0f / 255.0f);
-        for (int j = 0; j < 3; j++)
-            albedo[j] = textured ? albedo[j] * col[j] : col[j];
-    }
-    rp_shade(albedo, n, rgb);
-}
-
-static void resolve_row(const ctx *c, int py, uint8_t *out)
-{
-    const int ss = c->ss, n = ss * ss;
-    for (int px = 0; px < c->o->width; px++) {
-        uint32_t ids[RENDER_MAX_SAMPLES * RENDER_MAX_SAMPLES];
-        float mx[RENDER_MAX_SAMPLES * RENDER_MAX_SAMPLES], my[RENDER_MAX_SAMPLES * RENDER_MAX_SAMPLES];
-        int cnt[RENDER_MAX_SAMPLES * RENDER_MAX_SAMPLES];
-        int ngroups = 0, covered = 0;
-        /* fast path: every sample on one triangle, shaded once at the pixel centre */
-        uint32_t first = c->id[(size_t)(py * ss) * (size_t)c->sw + (size_t)(px * ss)];
-        int uniform = first != NO_TRI;
-        for (int sy = 0; sy < ss && uniform; sy++) {
-            const uint32_t *r = c->id + (size_t)(py * ss + sy) * (size_t)c->sw + (size_t)(px * ss);
-            for (int sx = 0; sx < ss; sx++)
-                uniform &= r[sx] == first;
-        }
-        if (uniform) {
-            float rgb[3];
-            shade_point(c, first, ((float)px + 0.5f) * (float)ss, ((float)py + 0.5f) * (float)ss, rgb);
-            for (int k = 0; k < 3; k++)
-                rgb[k] *= (float)n;
-            rp_resolve(rgb, n, n, c->o->background, out + 4 * (size_t)px);
-            continue;
-        }
-        for (int sy = 0; sy < ss; sy++) {
-            size_t row = (size_t)(py * ss + sy) * (size_t)c->sw;
-            for (int sx = 0; sx < ss; sx++) {
-                int x = px * ss + sx;
-                uint32_t t = c->id[row + (size_t)x];
-                if (t == NO_TRI)
-                    continue;
-                covered++;
-                int g = 0;
-                while (g < ngroups && ids[g] != t)
-                    g++;
-                if (g == ngroups) {
-                    ids[g] = t, mx[g] = 0, my[g] = 0, cnt[g] = 0;
-                    ngroups++;
-                }
-                mx[g] += (float)x + 0.5f;
-                my[g] += (float)(py * ss + sy) + 0.5f;
-                cnt[g]++;
-            }
-        }
-        float sum[3] = {0, 0, 0};
-        for (int g = 0; g < ngroups; g++) {
-            float rgb[3];
-            shade_point(c, ids[g], mx[g] / (float)cnt[g], my[g] / (float)cnt[g], rgb);
-            for (int k = 0; k < 3; k++)
-                sum[k] += rgb[k] * (float)cnt[g];
-        }
-        rp_resolve(sum, covered, n, c->o->background, out + 4 * (size_t)px);
-    }
-}
 
 static int check_opts(const render_opts *o, orf_err *e)
 {
@@ -583,9 +408,83 @@ static int check_opts(const render_opts *o, orf_err *e)
     return 0;
 }
 
+/* Passes 2 and 3 on the CPU: raster a band at a time, then resolve. */
+static int cpu_passes(ctx *c, rp_scene *S, int threads, orf_image *out, orf_err *e)
+{
+    const orf_mesh *m = c->m;
+    size_t nsamp = (size_t)c->sw * (size_t)c->sh;
+    c->keys = malloc(nsamp * sizeof *c->keys);
+    if (!c->keys)
+        return orf_fail(e, "too_large", "out of memory rendering %d x %d pixels of a %u-triangle mesh",
+                        c->o->width, c->o->height, m->ntris);
+    S->keys = c->keys;
+    const rp_vtx *sv = c->sv;
+    const long long sw = c->sw;
+    /* 2. raster */
+#pragma omp parallel for num_threads(threads) schedule(dynamic, 1)
+    for (int b = 0; b < c->nbands; b++) {
+        int row0 = b * BAND, row1 = row0 + BAND < c->sh ? row0 + BAND : c->sh;
+        for (size_t i = (size_t)row0 * (size_t)sw; i < (size_t)row1 * (size_t)sw; i++)
+            c->keys[i] = RP_KEY_EMPTY;
+        for (uint32_t k = c->band_start[b]; k < c->band_start[b + 1]; k++) {
+            uint32_t t = c->band_tris[k];
+            const uint32_t *ix = m->idx + 3 * (size_t)t;
+            rp_tri T;
+            if (rp_tri_setup(&sv[ix[0]], &sv[ix[1]], &sv[ix[2]], sw, row0, row1, &T))
+                rp_tri_draw(&T, t, c->keys, (size_t)sw);
+        }
+    }
+
+    /* 3. resolve */
+    const int width = c->o->width;
+#pragma omp parallel for num_threads(threads) schedule(dynamic, 4)
+    for (int py = 0; py < c->o->height; py++) {
+        uint8_t *row = out->rgba + 4 * (size_t)py * (size_t)width;
+        for (int px = 0; px < width; px++)
+            rp_resolve_pixel(S, px, py, row + 4 * (size_t)px);
+    }
+    return 0;
+}
+
+/* Passes 2 and 3 on the GPU (kernels/cuda_render.h); "unavailable" in a
+ * build without CUDA, "cuda_oom" when the device ran out (or the test hook
+ * says so). */
+static int cuda_passes(const ctx *c, const rp_scene *S, orf_image *out, uint64_t *peak, orf_err *e)
+{
+    *peak = 0;
+    if (backend_cuda_simulated_oom(c->o->backend))
+        return orf_fail(e, "cuda_oom", "simulated CUDA out of memory (test hook)");
+#ifdef ORFEAS_CUDA
+    cuda_render_job j;
+    memset(&j, 0, sizeof j);
+    j.scene = *S;
+    j.nverts = c->m->nverts;
+    j.ntris = c->m->ntris;
+    j.height = c->o->height;
+    j.sh = c->sh;
+    j.band_rows = BAND;
+    j.nbands = c->nbands;
+    j.band_start = c->band_start;
+    j.band_tris = c->band_tris;
+    cuda_job_stats st;
+    memset(&st, 0, sizeof st);
+    int rc = cuda_render(&j, out->rgba, &st, e);
+    *peak = st.peak_bytes;
+    return rc;
+#else
+    (void)c;
+    (void)S;
+    (void)out;
+    return orf_fail(e, "unavailable", "this build has no CUDA backend");
+#endif
+}
+
 int render_mesh(const orf_mesh *m, const render_opts *o, orf_image *out, orf_err *e)
 {
+    double t0 = units_now_ms();
     memset(out, 0, sizeof *out);
+    if (o->facts)
+        memset(o->facts, 0, sizeof *o->facts);
     if (check_opts(o, e) < 0)
         return -1;
     if (m->ntris > 0 && mesh_validate(m, "mesh to render", e) < 0)
@@ -601,15 +500,12 @@ int render_mesh(const orf_mesh *m, const render_opts *o, orf_image *out, orf_err
     camera_setup(&c.cam, m, o, c.sw, c.sh);
     int threads = o->threads > 0 ? o->threads : omp_get_max_threads();
 
-    size_t nsamp = (size_t)c.sw * (size_t)c.sh;
     if (image_alloc(out, o->width, o->height, e) < 0)
         return -1;
-    c.depth = malloc(nsamp * sizeof *c.depth);
-    c.id = malloc(nsamp * sizeof *c.id);
     c.sv = m->nverts ? malloc((size_t)m->nverts * sizeof *c.sv) : NULL;
     c.vn = m->nverts ? malloc((size_t)m->nverts * 3 * sizeof *c.vn) : NULL;
     c.band_start = calloc((size_t)c.nbands + 1, sizeof *c.band_start);
-    if (!c.depth || !c.id || !c.band_start || (m->nverts && (!c.sv || !c.vn))) {
+    if (!c.band_start || (m->nverts && (!c.sv || !c.vn))) {
         orf_fail(e, "too_large", "out of memory rendering %d x %d pixels of a %u-triangle mesh",
                  o->width, o->height, m->ntris);
         goto fail;
@@ -665,7 +561,7 @@ int render_mesh(const orf_mesh *m, const render_opts *o, orf_image *out, orf_err
         }
         for (uint32_t t = 0; t < m->ntris; t++) {
             const uint32_t *ix = m->idx + 3 * t;
-            const sv *a = &c.sv[ix[0]], *b = &c.sv[ix[1]], *d = &c.sv[ix[2]];
+            const rp_vtx *a = &c.sv[ix[0]], *b = &c.sv[ix[1]], *d = &c.sv[ix[2]];
             if (!a->ok || !b->ok || !d->ok)
                 continue;
             long long miny = a->y < b->y ? a->y : b->y, maxy = a->y > b->y ? a->y : b->y;
@@ -690,30 +586,54 @@ int render_mesh(const orf_mesh *m, const render_opts *o, orf_image *out, orf_err
         free(fill);
     }
 
-    /* 2. raster */
-#pragma omp parallel for num_threads(threads) schedule(dynamic, 1)
-    for (int b = 0; b < c.nbands; b++) {
-        int row0 = b * BAND, row1 = row0 + BAND < c.sh ? row0 + BAND : c.sh;
-        for (int y = row0; y < row1; y++) {
-            size_t r = (size_t)y * (size_t)c.sw;
-            for (int x = 0; x < c.sw; x++) {
-                c.depth[r + (size_t)x] = -INFINITY;
-                c.id[r + (size_t)x] = NO_TRI;
-            }
+    rp_scene S;
+    memset(&S, 0, sizeof S);
+    S.idx = m->idx;
+    S.sv = c.sv;
+    S.vn = c.cn ? NULL : c.vn;
+    S.cn = c.cn;
+    S.uv = m->uv;
+    S.col = m->col;
+    if (m->uv && m->texture.w > 0 && m->texture.h > 0 && m->texture.rgba) {
+        S.tex = m->texture.rgba;
+        S.tex_w = m->texture.w;
+        S.tex_h = m->texture.h;
+    }
+    S.sw = c.sw;
+    S.ss = c.ss;
+    S.width = o->width;
+    memcpy(S.background, o->background, 4);
+
+    /* 2 and 3: on the GPU when asked, else (or after a CUDA out-of-memory) here */
+    backend_kind ran = BACKEND_CPU;
+    int fell_back = 0;
+    uint64_t peak = 0;
+    if (o->backend && o->backend->kind == BACKEND_CUDA) {
+        orf_err ce;
+        orf_err_clear(&ce);
+        if (cuda_passes(&c, &S, out, &peak, &ce) == 0) {
+            ran = BACKEND_CUDA;
+        } else if (strcmp(ce.code, "cuda_oom") == 0) {
+            fell_back = 1;
+        } else {
+            if (e)
+                *e = ce;
+            goto fail;
         }
-        for (uint32_t k = c.band_start[b]; k < c.band_start[b + 1]; k++)
-            raster_triangle(&c, c.band_tris[k], row0, row1);
+    }
+    if (ran == BACKEND_CPU && cpu_passes(&c, &S, threads, out, e) < 0)
+        goto fail;
+    if (o->facts) {
+        snprintf(o->facts->backend, sizeof o->facts->backend, "%s", backend_name(ran));
+        snprintf(o->facts->fallback, sizeof o->facts->fallback, "%s", fell_back ? "cuda_oom" : "");
+        o->facts->device_peak_bytes = peak;
+        o->facts->ms = units_now_ms() - t0;
     }
 
-    /* 3. resolve */
-#pragma omp parallel for num_threads(threads) schedule(dynamic, 4)
-    for (int py = 0; py < o->height; py++)
-        resolve_row(&c, py, out->rgba + 4 * (size_t)py * (size_t)o->width);
-
-    free(c.depth), free(c.id), free(c.sv), free(c.vn), free(c.cn), free(c.band_start), free(c.band_tris);
+    free(c.keys), free(c.sv), free(c.vn), free(c.cn), free(c.band_start), free(c.band_tris);
     return 0;
 fail:
-    free(c.depth), free(c.id), free(c.sv), free(c.vn), free(c.cn), free(c.band_start), free(c.band_tris);
+    free(c.keys), free(c.sv), free(c.vn), free(c.cn), free(c.band_start), free(c.band_tris);
     image_free(out);
     return -1;
 }
@@ -721,7 +641,10 @@ fail:
 int render_sheet(const orf_mesh *m, const render_opts *o, const render_view *views, int nviews,
                  int cols, orf_image *out, orf_err *e)
 {
+    double t0 = units_now_ms();
     memset(out, 0, sizeof *out);
+    if (o->facts)
+        memset(o->facts, 0, sizeof *o->facts);
     if (check_opts(o, e) < 0)
         return -1;
     if (nviews < 1 || cols < 1)
@@ -739,10 +662,20 @@ int render_sheet(const orf_mesh *m, const render_opts *o, const render_view *vie
     for (int v = 0; v < nviews; v++) {
         render_opts cell = *o;
         cell.view = views[v];
+        backend_facts cf;
+        cell.facts = &cf;
         orf_image pic;
         if (render_mesh(m, &cell, &pic, e) < 0) {
             image_free(out);
             return -1;
+        }
+        if (o->facts) { /* "cuda" only when every view ran there; any fallback is said */
+            if (v == 0 || strcmp(cf.backend, "cpu") == 0)
+                memcpy(o->facts->backend, cf.backend, sizeof cf.backend);
+            if (cf.fallback[0])
+                memcpy(o->facts->fallback, cf.fallback, sizeof cf.fallback);
+            if (cf.device_peak_bytes > o->facts->device_peak_bytes)
+                o->facts->device_peak_bytes = cf.device_peak_bytes;
         }
         int ox = (v % cols) * o->width, oy = (v / cols) * o->height;
         for (int y = 0; y < pic.h; y++)
@@ -750,5 +683,7 @@ int render_sheet(const orf_mesh *m, const render_opts *o, const render_view *vie
                    pic.rgba + 4 * (size_t)y * (size_t)pic.w, 4 * (size_t)pic.w);
         image_free(&pic);
     }
+    if (o->facts)
+        o->facts->ms = units_now_ms() - t0;
     return 0;
 }

@@ -42,6 +42,13 @@
  *
  * Threads: OpenMP over bands of rows; the picture is the same bytes for any
  * number of threads.
+ *
+ * Backends: with o->backend asking for CUDA (lib/backend.h), the raster and
+ * the resolve run on the GPU (kernels/cuda_render.cu) from the same
+ * per-triangle and per-sample code (lib/render_tri.h), giving the same
+ * picture byte for byte; the camera, the normals and the binning stay on the
+ * CPU. A CUDA out-of-memory redoes the picture on the CPU, and o->facts says
+ * so (backend "cpu", fallback "cuda_oom").
  */
 #ifndef ORFEAS_RENDER_H
 #define ORFEAS_RENDER_H
@@ -67,6 +74,9 @@ typedef enum {
 
 typedef enum { RENDER_FRAME_BBOX = 0, RENDER_FRAME_UNIT } render_frame;
 
+struct orf_backend;   /* lib/backend.h */
+struct backend_facts; /* lib/backend.h */
+
 typedef struct render_opts {
     int width, height;     /* picture size in pixels, 1..RENDER_MAX_SIDE; default 512 x 512 */
     render_view view;      /* default RENDER_FRONT */
@@ -77,6 +87,12 @@ typedef struct render_opts {
     int samples;           /* supersampling per axis, 1..RENDER_MAX_SAMPLES; default 3 (9 a pixel) */
     uint8_t background[4]; /* RGBA8 shown where the mesh is not; default transparent (alpha 0) */
     int threads;           /* OpenMP threads, 0 for the OpenMP default */
+    const struct orf_backend *backend; /* where to draw (backend_choose): NULL or BACKEND_CPU
+                                          for the CPU (default), BACKEND_CUDA for the GPU with
+                                          the CPU as fallback on "cuda_oom" */
+    struct backend_facts *facts; /* NULL (default), or filled by each call with what ran:
+                                    backend "cpu"/"cuda", fallback ""/"cuda_oom",
+                                    device_peak_bytes, ms (precision is left empty) */
 } render_opts;
 
 /* Fill o with the defaults above. */
@@ -102,15 +118,22 @@ int render_parse_color(const char *s, uint8_t rgba[4], orf_err *e);
  * triangles gives a picture of the background. Working memory is about
  * 8 bytes per sample (w * h * samples^2) plus 32 bytes per vertex
  * (and 36 per triangle when the mesh has no normals).
+ * On the GPU: about 8 bytes per sample, 40 per vertex, 12 per triangle (48
+ * without normals) and the texture, on the device; the host keeps the
+ * per-vertex set-up only.
  * -1 with "bad_request" (bad options), "bad_mesh" (an index out of range
- * or a coordinate not finite) or "too_large" (out of memory). */
+ * or a coordinate not finite), "too_large" (out of memory), or, on the GPU,
+ * "cuda_error" (a CUDA call failed, named in the message) or "unavailable"
+ * (a build without CUDA). */
 int render_mesh(const orf_mesh *m, const render_opts *o, orf_image *out, orf_err *e);
 
 /* A contact sheet: the views views[0..nviews-1] each rendered at o->width x
  * o->height (with o's other settings), laid out left to right, top to
  * bottom, `cols` to a row, into one picture of cols * width by
  * ceil(nviews / cols) * height pixels (cells left over show the background).
- * Errors as render_mesh, plus "bad_request" when the sheet is too large. */
+ * Errors as render_mesh, plus "bad_request" when the sheet is too large.
+ * o->facts, when set, says "cuda" only when every view ran there, and
+ * fallback "cuda_oom" when any view fell back. */
 int render_sheet(const orf_mesh *m, const render_opts *o, const render_view *views, int nviews,
                  int cols, orf_image *out, orf_err *e);
 

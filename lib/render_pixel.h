@@ -1,6 +1,6 @@
 /* render_pixel.h - the per-pixel arithmetic of the software rasteriser, shared
- * by the CPU path (lib/render.c) and a future CUDA kernel, which includes this
- * same file: one definition of the shading, two backends.
+ * by the CPU path (lib/render.c) and the CUDA kernels (kernels/cuda_render.cu,
+ * through lib/render_tri.h): one definition of the shading, two backends.
  *
  * Everything here is a static inline function on plain floats and bytes, with
  * no allocation, no libc beyond <math.h>, and RP_HD in front (which is

@@ -181,3 +181,66 @@ junk.stl'
     run --separate-stderr mesh-render --out afile sphere.glb
     assert_equal "$status" 74
 }
+
+@test "--backend: cpu and auto draw the same bytes; an out-of-memory on cuda falls back to the same picture" {
+    "$TOOLS/meshtool" make torus tex.glb --texture
+    run --separate-stderr mesh-render --backend cpu --view three-quarter -o cpu tex.glb
+    assert_success
+    jq -e '.render.backend == "cpu" and (.render | has("fallback") | not)' <<<"$output"
+    run --separate-stderr mesh-render --backend auto --view three-quarter -o auto tex.glb
+    assert_success
+    jq -e '.render.backend == "cpu" or .render.backend == "cuda"' <<<"$output"
+    cmp cpu/tex-three-quarter.png auto/tex-three-quarter.png
+    # the test hook: every CUDA picture fails with cuda_oom and is drawn on the CPU
+    run --separate-stderr env ORFEAS_TEST_CUDA_OOM=1 mesh-render --backend cuda --view three-quarter -o oom tex.glb
+    assert_success
+    jq -e '.render.backend == "cpu" and .render.fallback == "cuda_oom"' <<<"$output"
+    cmp cpu/tex-three-quarter.png oom/tex-three-quarter.png
+    run --separate-stderr env ORFEAS_TEST_CUDA_OOM=1 mesh-render --backend cuda --turntable 2 -o oomt tex.glb
+    assert_success
+    jq -e '.render.backend == "cpu" and .render.fallback == "cuda_oom" and (.render.frames | length) == 2' <<<"$output"
+}
+
+@test "--backend: bad names exit 64; cuda without a device exits 69 with nothing on stdout" {
+    run --separate-stderr mesh-render --backend gpu sphere.glb
+    assert_equal "$status" 64
+    assert_equal "$output" ""
+    [[ "$stderr" == *gpu* ]]
+    run --separate-stderr env ORFEAS_BACKEND=gpu mesh-render sphere.glb
+    assert_equal "$status" 64
+    run --separate-stderr env ORFEAS_BACKEND=cuda mesh-render --backend cpu sphere.glb
+    assert_success
+    if "$BUILD/bin/gpu-stats" --require-gpu >/dev/null 2>&1; then
+        skip "a GPU is present: the unavailable path cannot be seen here"
+    fi
+    rm -f sphere-front.png
+    run --separate-stderr mesh-render --backend cuda sphere.glb
+    assert_equal "$status" 69
+    assert_equal "$output" ""
+    [[ "$stderr" == *cuda* ]]
+    assert_file_not_exists sphere-front.png
+    run --separate-stderr env ORFEAS_BACKEND=cuda mesh-render sphere.glb
+    assert_equal "$status" 69
+}
+
+@test "--backend cuda on a GPU draws the CPU's pictures byte for byte" {
+    if ! "$BUILD/bin/gpu-stats" --require-gpu >/dev/null 2>&1; then
+        skip "no GPU: the CUDA rasteriser cannot run here (tests/unit/test_cuda_parity.c checks it on one)"
+    fi
+    "$TOOLS/meshtool" make torus tex.glb --texture
+    "$TOOLS/meshtool" make torus col.ply --colors
+    for args in "--view front --ortho --frame unit" "--view three-quarter --size 300x200 --samples 4" \
+        "--view top --samples 1 --background white" "--sheet --size 128x96"; do
+        for m in tex.glb col.ply cube.obj; do
+            rm -rf cpu gpu
+            run --separate-stderr mesh-render --backend cpu $args -o cpu "$m"
+            assert_success
+            run --separate-stderr mesh-render --backend cuda $args -o gpu "$m"
+            assert_success
+            jq -e '.render.backend == "cuda" and (.render | has("fallback") | not)' <<<"$output"
+            for f in cpu/*.png; do
+                cmp "$f" "gpu/${f#cpu/}" || { echo "differs: $m $args"; false; }
+            done
+        done
+    done
+}

@@ -7,6 +7,10 @@
 # against lib/device's estimate, and 4 concurrent jobs' throughput.
 # Without a device the GPU fields are null with the reason. scikit-image is
 # timed on the same grid size when python3 has it (the anchor).
+# mesh-render (issue 9): frames per second at 512x512 (3x3 samples,
+# perspective turntable) of scripts/bench/mesh-render.sh's 50k-triangle mesh
+# on the CUDA path, as a ratio against the CPU path on this machine (the
+# anchor), both through build/tests/tools/render-fps.
 set -uo pipefail
 build=${1:-build}
 bench=$build/tests/tools/cuda_bench
@@ -23,6 +27,26 @@ for n in 256 512; do
         "$bench" "$n" "$p" 4 "$reps" || echo "{\"n\":$n,\"precision\":\"$p\",\"error\":\"cuda_bench failed\"}"
     done
 done
+# mesh-render: the CPU path is the anchor, the CUDA path the case
+fps_of() { awk '{for (i = 1; i < NF; i++) if ($i == "fps") print $(i + 1)}' <<<"$1"; }
+ran_on() { awk '{for (i = 1; i < NF; i++) if ($i == "backend") print $(i + 1)}' <<<"$1"; }
+rfps=$build/tests/tools/render-fps
+if [ -x "$rfps" ]; then
+    "$rfps" 50000 512x512 3 3 cuda >/dev/null 2>&1   # warm-up: CUDA context, first allocations
+    cpu=$("$rfps" 50000 512x512 20 3 cpu 2>&1)
+    gpu=$("$rfps" 50000 512x512 60 3 cuda 2>&1)
+    cf=$(fps_of "$cpu"); gf=$(fps_of "$gpu"); gb=$(ran_on "$gpu")
+    if [ -n "$cf" ] && [ -n "$gf" ] && [ "$gb" = cuda ]; then
+        awk -v c="$cf" -v g="$gf" -v t="${OMP_NUM_THREADS:-$(nproc)}" 'BEGIN {
+            printf "{\"bench\":\"mesh-render\",\"triangles\":50176,\"size\":\"512x512\",\"samples\":3,"
+            printf "\"anchor\":\"CPU path (%d threads)\",\"cpu_fps\":%s,\"cuda_fps\":%s,\"cuda_vs_cpu\":%.2f}\n", t, c, g, g / c }'
+    else
+        printf '{"bench":"mesh-render","error":"render-fps failed or did not run on cuda","cpu":"%s","cuda":"%s"}\n' \
+            "${cpu//\"/}" "${gpu//\"/}"
+    fi
+else
+    echo '{"bench":"mesh-render","skipped":"build/tests/tools/render-fps not built"}'
+fi
 if python3 -c 'import skimage, numpy' 2>/dev/null; then
     python3 - <<'PY'
 import time, numpy as np

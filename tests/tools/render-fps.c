@@ -1,16 +1,21 @@
 /* render-fps - time the software rasteriser (scripts/bench/mesh-render.sh).
  *
- *   render-fps [TRIANGLES [WxH [FRAMES [SAMPLES]]]]
+ *   render-fps [TRIANGLES [WxH [FRAMES [SAMPLES [BACKEND]]]]]
  *
  * Builds a bumpy UV sphere of about TRIANGLES triangles (default 50000) with
  * vertex colours, renders FRAMES turntable frames (default 40) at WxH
  * (default 512x512, perspective, three-quarter, SAMPLES per axis, default 3)
- * and prints one line: "triangles N size WxH samples S frames F seconds T fps R".
+ * on BACKEND (cpu, the default; cuda; auto: lib/backend.h) and prints one
+ * line: "triangles N size WxH samples S frames F seconds T fps R backend B"
+ * (B what drew the last frame, "cpu+cuda_oom" after a fallback). Exit 69
+ * when the backend is unavailable.
  */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
+#include "backend.h"
 #include "mesh.h"
 #include "render.h"
 #include "units.h"
@@ -29,9 +34,18 @@ int main(int argc, char **argv)
     if (argc > 4)
         o.samples = atoi(argv[4]);
     if (want < 8 || want > 50000000 || frames < 1) {
-        fprintf(stderr, "usage: render-fps [TRIANGLES [WxH [FRAMES [SAMPLES]]]]\n");
+        fprintf(stderr, "usage: render-fps [TRIANGLES [WxH [FRAMES [SAMPLES [BACKEND]]]]]\n");
         return 64;
     }
+    orf_backend be;
+    if (backend_choose(argc > 5 ? argv[5] : "cpu", &be, &e) < 0) {
+        fprintf(stderr, "render-fps: %s\n", e.message);
+        return strcmp(e.code, "unavailable") == 0 ? 69 : 64;
+    }
+    backend_facts facts;
+    memset(&facts, 0, sizeof facts);
+    o.backend = &be;
+    o.facts = &facts;
     /* nu x nv grid, 2 nu nv triangles, nu = 2 nv */
     int nv = (int)ceil(sqrt((double)want / 4.0)), nu = 2 * nv;
     orf_mesh m;
@@ -70,8 +84,9 @@ int main(int argc, char **argv)
         image_free(&img);
     }
     double s = (units_now_ms() - t0) / 1000.0;
-    printf("triangles %u size %dx%d samples %d frames %d seconds %.3f fps %.1f\n", m.ntris, o.width,
-           o.height, o.samples, frames, s, frames / s);
+    printf("triangles %u size %dx%d samples %d frames %d seconds %.3f fps %.1f backend %s%s%s\n", m.ntris,
+           o.width, o.height, o.samples, frames, s, frames / s, facts.backend, facts.fallback[0] ? "+" : "",
+           facts.fallback);
     mesh_free(&m);
     return 0;
 }

@@ -4,7 +4,11 @@
  * the bounding-box diagonal (the kernels are built to give the CPU's floats,
  * so the difference is expected to be 0), fp16 equal to the CPU emulation of
  * fp16 storage and within the bound of kernels/half_round.h; the
- * out-of-memory path frees everything and falls back.
+ * out-of-memory path frees everything and falls back. The renderer: the CUDA
+ * picture is the CPU picture byte for byte (texture, vertex colours,
+ * computed normals, perspective and ortho, a sheet of a non-square size,
+ * transparent and translucent backgrounds, coincident triangles), and its
+ * out-of-memory falls back to the same picture.
  *
  * Without a device (or in a build without CUDA) every check prints as a TAP
  * skip with the reason; with ORFEAS_REQUIRE_GPU=1 the missing device is a
@@ -18,6 +22,7 @@
 #include "check.h"
 #include "cuda_shapes.h"
 #include "mc.h"
+#include "render.h"
 #include "smooth.h"
 #ifdef ORFEAS_CUDA
 #include "cuda_backend.h"
@@ -168,6 +173,218 @@ static void parity_oom(const orf_field *fld)
     mesh_free(&ref);
 }
 
+/* ---- the renderer -------------------------------------------------------------- */
+
+/* A bumpy UV sphere of radius ~0.45 (nu x nv quads) with the attributes asked
+ * for (MESH_NORMALS, MESH_UVS, MESH_COLORS) and, with UVs, a 64 x 48
+ * checker-and-gradient texture. */
+static int make_sphere(orf_mesh *m, int nu, int nv, int attrs)
+{
+    orf_err e;
+    if (mesh_alloc(m, (uint32_t)((nu + 1) * (nv + 1)), (uint32_t)(2 * nu * nv), attrs, &e) < 0)
+        return -1;
+    uint32_t k = 0;
+    for (int j = 0; j <= nv; j++)
+        for (int i = 0; i <= nu; i++, k++) {
+            double th = M_PI * j / nv, ph = 2 * M_PI * i / nu;
+            double r = 0.45 + 0.03 * sin(5 * th) * cos(3 * ph);
+            float n[3] = {(float)(sin(th) * sin(ph)), (float)cos(th), (float)(sin(th) * cos(ph))};
+            for (int a = 0; a < 3; a++)
+                m->pos[3 * k + a] = (float)r * n[a];
+            if (m->nrm)
+                memcpy(m->nrm + 3 * k, n, sizeof n);
+            if (m->uv) {
+                m->uv[2 * k] = m->pos[3 * k] + 0.5f;
+                m->uv[2 * k + 1] = 0.5f - m->pos[3 * k + 1];
+            }
+            if (m->col) {
+                uint8_t *c = m->col + 4 * k;
+                c[0] = (uint8_t)(128 + 120 * sin(ph)), c[1] = (uint8_t)(128 + 120 * cos(th)), c[2] = 90, c[3] = 255;
+            }
+        }
+    k = 0;
+    for (int j = 0; j < nv; j++)
+        for (int i = 0; i < nu; i++) {
+            uint32_t a = (uint32_t)(j * (nu + 1) + i), b = a + 1, d = a + (uint32_t)(nu + 1), f = d + 1;
+            m->idx[3 * k] = a, m->idx[3 * k + 1] = d, m->idx[3 * k + 2] = b, k++;
+            m->idx[3 * k] = b, m->idx[3 * k + 1] = d, m->idx[3 * k + 2] = f, k++;
+        }
+    if (m->uv) {
+        if (image_alloc(&m->texture, 64, 48, &e) < 0)
+            return -1;
+        for (int y = 0; y < 48; y++)
+            for (int x = 0; x < 64; x++) {
+                uint8_t *p = m->texture.rgba + 4 * (y * 64 + x);
+                int on = ((x / 8) + (y / 8)) & 1;
+                p[0] = (uint8_t)(on ? 230 : 4 * x), p[1] = (uint8_t)(5 * y), p[2] = (uint8_t)(on ? 40 : 200), p[3] = 255;
+            }
+    }
+    return 0;
+}
+
+/* Two unit quads in the plane z = 0, the second over the first with other
+ * colours (coincident triangles: the lower index must win on both
+ * backends), and a third quad tilted through them. */
+static int make_coincident(orf_mesh *m)
+{
+    orf_err e;
+    if (mesh_alloc(m, 12, 6, MESH_COLORS, &e) < 0)
+        return -1;
+    static const float quad[4][3] = {{-0.5f, -0.5f, 0}, {0.5f, -0.5f, 0}, {0.5f, 0.5f, 0}, {-0.5f, 0.5f, 0}};
+    static const uint8_t cols[3][4] = {{220, 30, 30, 255}, {30, 30, 220, 255}, {30, 200, 30, 255}};
+    for (int q = 0; q < 3; q++)
+        for (int v = 0; v < 4; v++) {
+            float *p = m->pos + 3 * (4 * q + v);
+            memcpy(p, quad[v], sizeof quad[v]);
+            if (q == 2) { /* tilted about y, through the others */
+                p[2] = 0.4f * p[0];
+                p[0] *= 0.8f;
+                p[1] *= 0.6f;
+            }
+            memcpy(m->col + 4 * (4 * q + v), cols[q], 4);
+        }
+    for (uint32_t q = 0; q < 3; q++) {
+        uint32_t b = 4 * q, tri[6] = {b, b + 1, b + 2, b, b + 2, b + 3};
+        memcpy(m->idx + 6 * q, tri, sizeof tri);
+    }
+    return 0;
+}
+
+/* Pixels of a and b that differ, and the largest channel difference. */
+static size_t image_diff(const orf_image *a, const orf_image *b, int *worst)
+{
+    *worst = -1;
+    if (!a->rgba || !b->rgba || a->w != b->w || a->h != b->h)
+        return (size_t)-1;
+    size_t n = 0;
+    *worst = 0;
+    for (size_t i = 0; i < (size_t)a->w * (size_t)a->h; i++) {
+        int d = 0;
+        for (int c = 0; c < 4; c++) {
+            int x = abs((int)a->rgba[4 * i + c] - (int)b->rgba[4 * i + c]);
+            d = x > d ? x : d;
+        }
+        n += d > 0;
+        *worst = d > *worst ? d : *worst;
+    }
+    return n;
+}
+
+/* Render m with o on the CPU and on the GPU (a sheet of `nviews` when > 0):
+ * the same bytes. */
+static void parity_render(const char *name, const orf_mesh *m, const render_opts *o, int nviews)
+{
+    static const render_view views[6] = {RENDER_FRONT, RENDER_RIGHT, RENDER_BACK,
+                                         RENDER_LEFT,  RENDER_TOP,   RENDER_THREE_QUARTER};
+    orf_image ref, pic;
+    orf_err e;
+    backend_facts f;
+    memset(&ref, 0, sizeof ref);
+    memset(&pic, 0, sizeof pic);
+    memset(&f, 0, sizeof f);
+    render_opts oc = *o, og = *o;
+    oc.backend = NULL;
+    og.backend = &gpu;
+    og.facts = &f;
+    int rc = nviews > 0 ? render_sheet(m, &oc, views, nviews, 3, &ref, &e) : render_mesh(m, &oc, &ref, &e);
+    CHECK(rc == 0, "render %s on the CPU%s%s", name, rc ? ": " : "", rc ? e.message : "");
+    rc = -1;
+    if (!skip_reason)
+        rc = nviews > 0 ? render_sheet(m, &og, views, nviews, 3, &pic, &e) : render_mesh(m, &og, &pic, &e);
+    int worst = -1;
+    size_t differ = rc == 0 ? image_diff(&ref, &pic, &worst) : (size_t)-1;
+    PCHECK(rc == 0 && ran_on_gpu(&f) && differ == 0,
+           "parity render %s: the CUDA picture is the CPU's byte for byte (%d x %d, %zd pixels differ, by up to %d)",
+           name, ref.w, ref.h, (ssize_t)differ, worst);
+    image_free(&ref);
+    image_free(&pic);
+}
+
+static void parity_render_all(const orf_field *disc)
+{
+    orf_mesh tex, col, plain, gen, coin;
+    orf_err e;
+    memset(&gen, 0, sizeof gen);
+    int ok = make_sphere(&tex, 96, 48, MESH_NORMALS | MESH_UVS) == 0 &&
+             make_sphere(&col, 80, 40, MESH_NORMALS | MESH_COLORS) == 0 &&
+             make_sphere(&plain, 40, 20, MESH_UVS | MESH_COLORS) == 0 && make_coincident(&coin) == 0;
+    orf_backend cpu = {.kind = BACKEND_CPU};
+    ok = ok && backend_extract(&cpu, disc, 64, &gen, NULL, &e) == 0; /* no normals: corner normals */
+    CHECK(ok, "render parity meshes made");
+    if (!ok)
+        return;
+    render_opts o;
+    render_opts_init(&o);
+    o.view = RENDER_FRONT, o.ortho = 1, o.frame = RENDER_FRAME_UNIT;
+    parity_render("textured sphere, front ortho, unit frame, transparent", &tex, &o, 0);
+    render_opts_init(&o);
+    o.view = RENDER_THREE_QUARTER;
+    memcpy(o.background, (uint8_t[4]){255, 255, 255, 255}, 4);
+    parity_render("coloured sphere, three-quarter perspective, white", &col, &o, 0);
+    render_opts_init(&o);
+    o.width = 173, o.height = 96, o.samples = 2;
+    memcpy(o.background, (uint8_t[4]){40, 90, 160, 128}, 4);
+    parity_render("texture times colours, computed normals: sheet of 6 at 173 x 96, 2x2, translucent", &plain, &o, 6);
+    render_opts_init(&o);
+    o.width = 320, o.height = 200, o.samples = 4, o.view = RENDER_LEFT, o.yaw_deg = 33.0f;
+    parity_render("mesh-gen disc (no normals), left + 33 degrees, 320 x 200, 4x4", &gen, &o, 0);
+    render_opts_init(&o);
+    o.width = 257, o.height = 255, o.samples = 1, o.view = RENDER_TOP;
+    parity_render("mesh-gen disc, top, 257 x 255, no supersampling", &gen, &o, 0);
+    render_opts_init(&o);
+    o.ortho = 1, o.width = 200, o.height = 160;
+    parity_render("coincident and crossing quads, front ortho", &coin, &o, 0);
+    o.ortho = 0, o.view = RENDER_BACK;
+    parity_render("coincident and crossing quads, back perspective", &coin, &o, 0);
+
+    /* the tie rule on the CPU (the reference): coincident triangles show the lower index */
+    render_opts_init(&o);
+    o.ortho = 1, o.frame = RENDER_FRAME_UNIT, o.width = o.height = 64;
+    memcpy(o.background, (uint8_t[4]){0, 0, 0, 255}, 4);
+    orf_image pic;
+    int rc = render_mesh(&coin, &o, &pic, &e);
+    const uint8_t *p = rc == 0 ? pic.rgba + 4 * (8 * 64 + 4) : NULL; /* left of the tilted quad */
+    CHECK(rc == 0 && p[0] > 2 * p[2] && p[0] > 2 * p[1],
+          "render: of two coincident triangles the lower index shows (red over blue: %d %d %d)", p ? p[0] : -1,
+          p ? p[1] : -1, p ? p[2] : -1);
+    if (rc == 0)
+        image_free(&pic);
+
+    /* out of memory on the device: the CPU draws the same picture */
+    orf_image ref, got;
+    memset(&got, 0, sizeof got);
+    render_opts_init(&o);
+    o.view = RENDER_THREE_QUARTER;
+    render_mesh(&tex, &o, &ref, &e);
+    backend_facts f;
+    memset(&f, 0, sizeof f);
+    rc = -1;
+    unsigned long long live = 1;
+#ifdef ORFEAS_CUDA
+    if (!skip_reason) {
+        o.backend = &gpu;
+        o.facts = &f;
+        cuda_test_set_alloc_limit(1u << 20); /* the sample keys alone need 18 MiB */
+        rc = render_mesh(&tex, &o, &got, &e);
+        cuda_test_set_alloc_limit(0);
+        live = (unsigned long long)cuda_live_bytes();
+    }
+#endif
+    int worst = -1;
+    size_t differ = rc == 0 ? image_diff(&ref, &got, &worst) : (size_t)-1;
+    PCHECK(rc == 0 && strcmp(f.backend, "cpu") == 0 && strcmp(f.fallback, "cuda_oom") == 0 && differ == 0,
+           "parity render oom: a device allocation failure falls back to the CPU's picture (backend %s, fallback %s)",
+           f.backend, f.fallback);
+    PCHECK(live == 0, "parity render oom: the failed job freed all its device memory (%llu bytes held)", live);
+    image_free(&ref);
+    image_free(&got);
+    mesh_free(&tex);
+    mesh_free(&col);
+    mesh_free(&plain);
+    mesh_free(&gen);
+    mesh_free(&coin);
+}
+
 int main(void)
 {
     if (!device_cuda_built())
@@ -189,6 +406,7 @@ int main(void)
     parity_volume(shape_names[SHAPE_FIELDS], &r);
     volume_free(&r);
     parity_oom(&fld[0]);
+    parity_render_all(&fld[0]);
     for (int s = 0; s < SHAPE_FIELDS; s++)
         field_free(&fld[s]);
     return check_done();
