@@ -1,6 +1,6 @@
 # Loaded by every bats suite: assertions, a private cache per test, helpers.
 bats_require_minimum_version 1.5.0
-bats_lib=/usr/lib/bats
+bats_lib=${ORFEAS_BATS_LIB:-/usr/lib/bats} # another folder where bats-assert & co. were unpacked (scripts/gpu-session)
 load "$bats_lib/bats-support/load"
 load "$bats_lib/bats-assert/load"
 load "$bats_lib/bats-file/load"
