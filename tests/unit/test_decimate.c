@@ -2,6 +2,7 @@
  * the target, and stays within the error bound; attributes follow their
  * vertices; normals are unit and outward. */
 #include <math.h>
+#include <omp.h>
 #include <string.h>
 
 #include "check.h"
@@ -197,6 +198,44 @@ int main(void)
     CHECK(worst_len < 1e-5, "normals are unit length (worst |len-1| %.2g)", worst_len);
     CHECK(worst_dot > 0.98, "normals point outward along the radius (worst cosine %.4f)", worst_dot);
     mesh_free(&m);
+
+    /* A big mesh is cut into pieces decimated on threads: the same bytes
+     * with one thread and two, still closed, the target met, the bound
+     * kept against the true sphere. */
+    {
+        orf_mesh big[2];
+        decimate_report rb[2];
+        int ran = 1;
+        for (int k = 0; k < 2; k++) {
+            icosphere(&big[k], 7, 1.0f);
+            omp_set_num_threads(k + 1);
+            o.max_triangles = 20000;
+            ran = ran && mesh_decimate(&big[k], &o, &rb[k], &e) == 0;
+        }
+        omp_set_num_threads(2);
+        CHECK(ran && rb[0].triangles_before > 100000 && big[0].ntris <= 20000 && rb[0].target_met,
+              "big mesh: %u -> %u triangles", rb[0].triangles_before, big[0].ntris);
+        CHECK(big[0].ntris == big[1].ntris && big[0].nverts == big[1].nverts &&
+                  memcmp(big[0].idx, big[1].idx, (size_t)big[0].ntris * 3 * sizeof(uint32_t)) == 0 &&
+                  memcmp(big[0].pos, big[1].pos, (size_t)big[0].nverts * 3 * sizeof(float)) == 0 &&
+                  rb[0].error == rb[1].error,
+              "big mesh: the same output with 1 and 2 threads");
+        edge_check(&big[0], &c);
+        CHECK(c.watertight && c.volume > 0 && big[0].nverts == big[0].ntris / 2 + 2,
+              "big mesh stays closed genus-0 (%u boundary, %u misoriented)", c.boundary, c.misoriented);
+        double worst = 0, origin[3] = {0, 0, 0};
+        for (uint32_t t = 0; t < big[0].ntris; t++) {
+            const uint32_t *v = big[0].idx + 3 * t;
+            double d = 1.0 - point_tri_dist(origin, big[0].pos + 3 * v[0], big[0].pos + 3 * v[1],
+                                            big[0].pos + 3 * v[2]);
+            worst = d > worst ? d : worst;
+        }
+        CHECK(rb[0].error > 0 && worst <= 2.0 * rb[0].error + 1e-6,
+              "big mesh within twice the reported error of the sphere (%.6f, error %.6f)", worst,
+              (double)rb[0].error);
+        mesh_free(&big[0]);
+        mesh_free(&big[1]);
+    }
 
     /* Errors and a mesh already under budget. */
     icosphere(&m, 2, 1.0f);
