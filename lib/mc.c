@@ -86,7 +86,7 @@ int mc_extract(const orf_volume *v, orf_mesh *m, orf_err *e)
                     size_t p = p0 + (size_t)(i - i0);
                     unsigned b = mc_point_edges(in, nx, ny, nz, i, j, k, (long)p);
                     bits[p] = (uint8_t)b;
-                    nv += (uint64_t)__builtin_popcount(b);
+                    nv += mc_bitcount7(b);
                     if (i < nx - 1 && j < ny - 1 && k < nz - 1) {
                         unsigned ci = mc_cell_index(in, (long)p, sy, sz);
                         nt += mt_tri_count[ci];

@@ -335,9 +335,19 @@ MC_INLINE float mc_edge_t(float a, float b)
 
 /* Index of the vertex on edge `dir` of point p, given the point's first
  * vertex id and its crossing-edge bits. */
+/* Set bits of a point's 7 edge bits, in plain arithmetic: a generic x86-64
+ * build has no popcnt instruction, and __builtin_popcount is then a libgcc
+ * call. */
+MC_INLINE uint32_t mc_bitcount7(unsigned b)
+{
+    b = b - ((b >> 1) & 0x55u);
+    b = (b & 0x33u) + ((b >> 2) & 0x33u);
+    return (b + (b >> 4)) & 0x0Fu;
+}
+
 MC_INLINE uint32_t mc_edge_vertex(uint32_t base, unsigned bits, unsigned dir)
 {
-    return base + (uint32_t)__builtin_popcount(bits & ((1u << (dir - 1)) - 1u));
+    return base + mc_bitcount7(bits & ((1u << (dir - 1)) - 1u));
 }
 
 #endif
