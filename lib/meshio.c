@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <math.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -188,8 +189,21 @@ static void png_sink(void *ctx, void *data, int size)
         mio_put(ctx, data, (size_t)size);
 }
 
+/* stb_image_write's PNG settings are process globals: set once. Every row
+ * with the "sub" filter instead of trying all five per row, at the default
+ * zlib level 8: on the four samples' 512 px textures 1.0-1.8x faster to
+ * encode (best of 5), from 6% smaller to 4.5% larger. */
+static void png_settings(void)
+{
+    stbi_write_force_png_filter = 1;
+    stbi_write_png_compression_level = 8;
+}
+
+/* PNG bytes of an RGBA8 image: the texture in GLB and OBJ output. */
 int mio_png_encode(const orf_image *img, uint8_t **png, size_t *n, orf_err *e)
 {
+    static pthread_once_t once = PTHREAD_ONCE_INIT;
+    pthread_once(&once, png_settings);
     if (!img->rgba || img->w <= 0 || img->h <= 0 || img->w > INT32_MAX / 4)
         return orf_fail(e, "too_large", "texture of %d x %d pixels cannot be encoded", img->w, img->h);
     mio_buf b = {0};
