@@ -223,90 +223,90 @@ static void mask_luma(const orf_image *img, float *cov)
  * Returns the number of parts dropped, or -1 when memory runs out. */
 static int drop_specks(int w, int h, float *cov, size_t *fg_count)
 {
-    size_t n = (size_t)w * (size_t)h;
-    int32_t *label = malloc(n * sizeof *label);
-    uint32_t *queue = malloc(n * sizeof *queue);
+    /* labels on a padded grid: a border of -3 ("never foreground") around
+     * the image, so the 8 neighbours need no bounds tests */
+    const ptrdiff_t s = (ptrdiff_t)w + 2;
+    size_t np = (size_t)(w + 2) * (size_t)(h + 2);
+    int32_t *label = malloc(np * sizeof *label);
+    uint32_t *queue = malloc(((size_t)w * (size_t)h + 1) * sizeof *queue);
     size_t *sizes = NULL;
     if (!label || !queue) {
         free(label);
         free(queue);
         return -1;
     }
+    const ptrdiff_t nb[8] = {-s - 1, -s, -s + 1, -1, 1, s - 1, s, s + 1};
+    for (size_t i = 0; i < np; i++)
+        label[i] = -3;
     size_t total = 0, nlab = 0, cap = 0;
-    for (size_t i = 0; i < n; i++) {
-        label[i] = -1;
-        if (cov[i] >= 0.5f)
-            total++;
-    }
-    for (size_t s = 0; s < n; s++) {
-        if (cov[s] < 0.5f || label[s] >= 0)
-            continue;
-        if (nlab == cap) {
-            cap = cap ? cap * 2 : 64;
-            size_t *ns = realloc(sizes, cap * sizeof *ns);
-            if (!ns) {
-                free(sizes);
-                free(label);
-                free(queue);
-                return -1;
-            }
-            sizes = ns;
+    for (int y = 0; y < h; y++)
+        for (int x = 0; x < w; x++) {
+            int fg = cov[(size_t)y * (size_t)w + (size_t)x] >= 0.5f;
+            label[(size_t)(y + 1) * (size_t)s + (size_t)(x + 1)] = fg ? -1 : -3;
+            total += (size_t)fg;
         }
-        size_t qh = 0, qt = 0;
-        label[s] = (int32_t)nlab;
-        queue[qt++] = (uint32_t)s;
-        while (qh < qt) {
-            uint32_t i = queue[qh++];
-            int x = (int)(i % (uint32_t)w), y = (int)(i / (uint32_t)w);
-            for (int yy = y - 1; yy <= y + 1; yy++)
-                for (int xx = x - 1; xx <= x + 1; xx++) {
-                    if (xx < 0 || yy < 0 || xx >= w || yy >= h)
-                        continue;
-                    size_t j = (size_t)yy * (size_t)w + (size_t)xx;
-                    if (cov[j] >= 0.5f && label[j] < 0) {
+    /* components of the foreground (8-connected), in scan order */
+    for (int y = 0; y < h; y++)
+        for (int x = 0; x < w; x++) {
+            size_t p0 = (size_t)(y + 1) * (size_t)s + (size_t)(x + 1);
+            if (label[p0] != -1)
+                continue;
+            if (nlab == cap) {
+                cap = cap ? cap * 2 : 64;
+                size_t *ns = realloc(sizes, cap * sizeof *ns);
+                if (!ns) {
+                    free(sizes);
+                    free(label);
+                    free(queue);
+                    return -1;
+                }
+                sizes = ns;
+            }
+            size_t qh = 0, qt = 0;
+            label[p0] = (int32_t)nlab;
+            queue[qt++] = (uint32_t)p0;
+            while (qh < qt) {
+                uint32_t i = queue[qh++];
+                for (int k = 0; k < 8; k++) {
+                    size_t j = (size_t)((ptrdiff_t)i + nb[k]);
+                    if (label[j] == -1) {
                         label[j] = (int32_t)nlab;
                         queue[qt++] = (uint32_t)j;
                     }
                 }
+            }
+            sizes[nlab++] = qt;
         }
-        sizes[nlab++] = qt;
-    }
     double min_size = MASK_SPECK_SHARE * (double)total;
     int dropped = 0;
     for (size_t k = 0; k < nlab; k++)
         if ((double)sizes[k] < min_size)
             dropped++;
+    /* a pixel of a kept part: label >= 0 and its part big enough */
+#define KEPT(j) (label[j] >= 0 && (double)sizes[label[j]] >= min_size)
     size_t kept = 0;
-    /* Soft pixels: keep only next to a kept part. */
+    /* Soft pixels (0 < cov < 1/2) stay only next to a kept part; the parts
+     * too small go. */
     for (int y = 0; y < h; y++)
         for (int x = 0; x < w; x++) {
             size_t i = (size_t)y * (size_t)w + (size_t)x;
-            if (cov[i] >= 0.5f) {
-                if ((double)sizes[label[i]] < min_size)
-                    label[i] = -2; /* mark for removal below */
-                else
+            size_t p = (size_t)(y + 1) * (size_t)s + (size_t)(x + 1);
+            if (label[p] >= 0) {
+                if (KEPT(p))
                     kept++;
+                else
+                    cov[i] = 0.0f;
                 continue;
             }
             if (cov[i] <= 0.0f)
                 continue;
             int ok = 0;
-            for (int yy = y - 1; yy <= y + 1 && !ok; yy++)
-                for (int xx = x - 1; xx <= x + 1; xx++) {
-                    if (xx < 0 || yy < 0 || xx >= w || yy >= h)
-                        continue;
-                    size_t j = (size_t)yy * (size_t)w + (size_t)xx;
-                    if (label[j] >= 0 && (double)sizes[label[j]] >= min_size) {
-                        ok = 1;
-                        break;
-                    }
-                }
+            for (int k = 0; k < 8 && !ok; k++)
+                ok = KEPT((size_t)((ptrdiff_t)p + nb[k]));
             if (!ok)
                 cov[i] = 0.0f;
         }
-    for (size_t i = 0; i < n; i++)
-        if (label[i] == -2)
-            cov[i] = 0.0f;
+#undef KEPT
     free(sizes);
     free(label);
     free(queue);
