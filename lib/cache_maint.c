@@ -28,17 +28,27 @@ static int is_hex2(const char *s)
 
 static int is_temp(const char *name) { return strncmp(name, CACHE_TEMP_PREFIX, strlen(CACHE_TEMP_PREFIX)) == 0; }
 
-/* Temporary files directly under dir_fd (cache_put_file writes there). */
-static int walk_temps(int dir_fd, cache_kind kind, walk_fn fn, void *ctx)
+/* A directory stream over dir_fd from its start, on a duplicate of the
+ * descriptor (closedir leaves dir_fd open); NULL on failure. */
+static DIR *dir_stream(int dir_fd)
 {
     int fd = dup(dir_fd);
     DIR *d = fd < 0 ? NULL : fdopendir(fd);
     if (!d) {
         if (fd >= 0)
             close(fd);
-        return -1;
+        return NULL;
     }
     rewinddir(d);
+    return d;
+}
+
+/* Temporary files directly under dir_fd (cache_put_file writes there). */
+static int walk_temps(int dir_fd, cache_kind kind, walk_fn fn, void *ctx)
+{
+    DIR *d = dir_stream(dir_fd);
+    if (!d)
+        return -1;
     struct dirent *de;
     int rc = 0;
     while (rc == 0 && (de = readdir(d))) {
@@ -56,14 +66,9 @@ static int walk_kind(orf_cache *c, cache_kind kind, walk_fn fn, void *ctx)
     int rc = walk_temps(kfd, kind, fn, ctx);
     if (rc != 0)
         return rc;
-    int fd = dup(kfd);
-    DIR *d = fd < 0 ? NULL : fdopendir(fd);
-    if (!d) {
-        if (fd >= 0)
-            close(fd);
+    DIR *d = dir_stream(kfd);
+    if (!d)
         return -1;
-    }
-    rewinddir(d);
     struct dirent *de;
     while (rc == 0 && (de = readdir(d))) {
         if (!is_hex2(de->d_name))
@@ -71,11 +76,8 @@ static int walk_kind(orf_cache *c, cache_kind kind, walk_fn fn, void *ctx)
         int sfd = openat(kfd, de->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
         if (sfd < 0)
             continue; /* a symlink or a file: not ours to follow */
-        int sfd2 = dup(sfd);
-        DIR *sd = sfd2 < 0 ? NULL : fdopendir(sfd2);
+        DIR *sd = dir_stream(sfd);
         if (!sd) {
-            if (sfd2 >= 0)
-                close(sfd2);
             close(sfd);
             continue;
         }

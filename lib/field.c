@@ -501,6 +501,32 @@ static int inflate_solve(const float *cov, int w, int h, double tol, float *out,
 
 /* ---- signed distance to the rim, from coverage, chamfer-propagated ---- */
 
+/* One chamfer (1, sqrt 2) pass over the padded distances pd of a w x h
+ * grid, within each side of `in`: dir 1 from the top-left using the
+ * neighbours already visited (left, up-left, up, up-right), dir -1 from the
+ * bottom-right using their mirror images. */
+static void chamfer_pass(float *pd, const uint8_t *in, int w, int h, int dir)
+{
+    const ptrdiff_t s = w + 2;
+    const ptrdiff_t off[4] = {-dir, dir * (-1 - s), -dir * s, dir * (1 - s)};
+    const float dist[4] = {1.0f, 1.41421356f, 1.0f, 1.41421356f};
+    for (int yy = 0; yy < h; yy++)
+        for (int xx = 0; xx < w; xx++) {
+            int y = dir > 0 ? yy : h - 1 - yy, x = dir > 0 ? xx : w - 1 - xx;
+            size_t i = (size_t)(y + 1) * (size_t)s + (size_t)(x + 1);
+            float best = pd[i];
+            for (int k = 0; k < 4; k++) {
+                size_t j = (size_t)((ptrdiff_t)i + off[k]);
+                if (in[j] != in[i])
+                    continue;
+                float v = pd[j] + dist[k];
+                if (v < best)
+                    best = v;
+            }
+            pd[i] = best;
+        }
+}
+
 static int signed_distance(const float *cov, int w, int h, float *sd)
 {
     const float BIG = 1e30f;
@@ -549,37 +575,8 @@ static int signed_distance(const float *cov, int w, int h, float *sd)
             }
         }
     /* two-pass chamfer (1, sqrt 2) over each side separately */
-    const float D1 = 1.0f, D2 = 1.41421356f;
-    const ptrdiff_t fw[4] = {-1, -1 - s, -s, 1 - s};
-    const float fd[4] = {D1, D2, D1, D2};
-    for (int y = 0; y < h; y++)
-        for (int x = 0; x < w; x++) {
-            size_t i = (size_t)(y + 1) * (size_t)s + (size_t)(x + 1);
-            float best = pd[i];
-            for (int k = 0; k < 4; k++) {
-                size_t j = (size_t)((ptrdiff_t)i + fw[k]);
-                if (in[j] != in[i])
-                    continue;
-                float v = pd[j] + fd[k];
-                if (v < best)
-                    best = v;
-            }
-            pd[i] = best;
-        }
-    for (int y = h - 1; y >= 0; y--)
-        for (int x = w - 1; x >= 0; x--) {
-            size_t i = (size_t)(y + 1) * (size_t)s + (size_t)(x + 1);
-            float best = pd[i];
-            for (int k = 0; k < 4; k++) {
-                size_t j = (size_t)((ptrdiff_t)i - fw[k]);
-                if (in[j] != in[i])
-                    continue;
-                float v = pd[j] + fd[k];
-                if (v < best)
-                    best = v;
-            }
-            pd[i] = best;
-        }
+    chamfer_pass(pd, in, w, h, 1);
+    chamfer_pass(pd, in, w, h, -1);
     for (int y = 0; y < h; y++)
         for (int x = 0; x < w; x++) {
             size_t i = (size_t)(y + 1) * (size_t)s + (size_t)(x + 1);

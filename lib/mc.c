@@ -49,14 +49,10 @@ int mc_extract(const orf_volume *v, orf_mesh *m, orf_err *e)
     uint8_t *busy = malloc(nrows * (size_t)nch);
     uint64_t *vcount = calloc((size_t)nz + 1, sizeof *vcount);
     uint64_t *tcount = calloc((size_t)nz + 1, sizeof *tcount);
+    int rc = 0;
     if (!bits || !in || !base || !busy || !vcount || !tcount) {
-        free(in);
-        free(bits);
-        free(base);
-        free(busy);
-        free(vcount);
-        free(tcount);
-        return orf_fail(e, "too_large", "out of memory for marching cubes");
+        rc = orf_fail(e, "too_large", "out of memory for marching cubes");
+        goto done;
     }
     const float *f = v->f;
     long sy = nx, sz = (long)slab;
@@ -103,23 +99,13 @@ int mc_extract(const orf_volume *v, orf_mesh *m, orf_err *e)
     }
     uint64_t NV = vcount[nz], NT = tcount[nz];
     if (NV > UINT32_MAX - 1 || NT > UINT32_MAX / 3) {
-        free(in);
-        free(bits);
-        free(base);
-        free(busy);
-        free(vcount);
-        free(tcount);
-        return orf_fail(e, "too_large", "marching cubes would make %llu vertices",
-                        (unsigned long long)NV);
+        rc = orf_fail(e, "too_large", "marching cubes would make %llu vertices",
+                      (unsigned long long)NV);
+        goto done;
     }
     if (mesh_alloc(m, (uint32_t)NV, (uint32_t)NT, 0, e) != 0) {
-        free(in);
-        free(bits);
-        free(base);
-        free(busy);
-        free(vcount);
-        free(tcount);
-        return -1;
+        rc = -1;
+        goto done;
     }
     float *pos = m->pos;
     uint32_t *idx = m->idx;
@@ -188,13 +174,14 @@ int mc_extract(const orf_volume *v, orf_mesh *m, orf_err *e)
             }
         }
     }
+done:
     free(in);
     free(bits);
     free(base);
     free(busy);
     free(vcount);
     free(tcount);
-    return 0;
+    return rc;
 }
 
 /* ---- voxels ---- */

@@ -74,22 +74,30 @@ static uint32_t cmap_get(corner_map *c, const uint32_t k[3], uint32_t next, int 
 
 static int is_space(uint8_t ch) { return ch == ' ' || ch == '\t' || ch == '\r' || ch == '\f' || ch == '\v'; }
 
+/* The next whitespace-separated token of [*p, end): its start in *tok and
+ * its length (0 at the end of the line); *p moves past it. */
+static size_t next_token(const char **p, const char *end, const char **tok)
+{
+    const char *q = *p;
+    while (q < end && is_space((uint8_t)*q))
+        q++;
+    *tok = q;
+    while (q < end && !is_space((uint8_t)*q))
+        q++;
+    *p = q;
+    return (size_t)(q - *tok);
+}
+
 /* Parse numbers from [p, end) into out (at most max); returns how many. -1 when a token is not a number. */
 static int parse_floats(const char *p, const char *end, float *out, int max)
 {
     int n = 0;
-    while (p < end) {
-        while (p < end && is_space((uint8_t)*p))
-            p++;
-        if (p >= end)
-            break;
-        const char *s = p;
-        while (p < end && !is_space((uint8_t)*p))
-            p++;
+    const char *s;
+    size_t len;
+    while ((len = next_token(&p, end, &s)) > 0) {
         if (n >= max)
             continue;
         char buf[64];
-        size_t len = (size_t)(p - s);
         if (len >= sizeof buf)
             return -1;
         memcpy(buf, s, len);
@@ -145,12 +153,8 @@ int meshio_read_obj(const uint8_t *d, size_t n, const char *name, uint32_t max_t
         const char *nl = memchr(p, '\n', n - at);
         const char *end = nl ? nl : (const char *)d + n;
         at = (size_t)(end - (const char *)d) + 1;
-        while (p < end && is_space((uint8_t)*p))
-            p++;
-        const char *kw = p;
-        while (p < end && !is_space((uint8_t)*p))
-            p++;
-        size_t kwlen = (size_t)(p - kw);
+        const char *kw;
+        size_t kwlen = next_token(&p, end, &kw);
         float f[4];
         if (kwlen == 1 && kw[0] == 'v') {
             int k = parse_floats(p, end, f, 3);
@@ -180,14 +184,8 @@ int meshio_read_obj(const uint8_t *d, size_t n, const char *name, uint32_t max_t
                 goto oom;
         } else if (kwlen == 1 && kw[0] == 'f') {
             face.n = 0;
-            while (p < end) {
-                while (p < end && is_space((uint8_t)*p))
-                    p++;
-                if (p >= end)
-                    break;
-                const char *s = p;
-                while (p < end && !is_space((uint8_t)*p))
-                    p++;
+            const char *s;
+            while (next_token(&p, end, &s) > 0) {
                 /* split s..p on '/' into up to 3 parts */
                 const char *part[3] = {s, NULL, NULL};
                 size_t plen[3] = {0, 0, 0};

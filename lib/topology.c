@@ -128,14 +128,9 @@ int mesh_topology(const orf_mesh *m, mesh_stats *s, orf_err *e)
     uint32_t *cparent = malloc(nhe * sizeof *cparent);
     uint32_t *first_root = malloc((size_t)m->nverts * sizeof *first_root);
     uint8_t *flag = calloc(m->nverts, 1); /* bit 0: used, bit 1: non-manifold, bit 2: root counted */
-    if (!he || !vparent || !cparent || !first_root || !flag) {
-        free(he);
-        free(vparent);
-        free(cparent);
-        free(first_root);
-        free(flag);
-        return orf_fail(e, "too_large", "out of memory for the topology of %u triangles", m->ntris);
-    }
+    int rc = 0;
+    if (!he || !vparent || !cparent || !first_root || !flag)
+        goto oom;
     for (uint32_t v = 0; v < m->nverts; v++)
         vparent[v] = v;
     for (uint32_t c = 0; c < nhe; c++)
@@ -158,14 +153,8 @@ int mesh_topology(const orf_mesh *m, mesh_stats *s, orf_err *e)
             n++;
         }
     }
-    if (sort_half_edges(he, n, m->nverts) != 0) {
-        free(he);
-        free(vparent);
-        free(cparent);
-        free(first_root);
-        free(flag);
-        return orf_fail(e, "too_large", "out of memory for the topology of %u triangles", m->ntris);
-    }
+    if (sort_half_edges(he, n, m->nverts) != 0)
+        goto oom;
     for (size_t i = 0; i < n;) {
         size_t j = i + 1;
         while (j < n && he[j].key == he[i].key)
@@ -208,12 +197,16 @@ int mesh_topology(const orf_mesh *m, mesh_stats *s, orf_err *e)
     }
     s->watertight = m->ntris > 0 && s->boundary_edges == 0 && s->nonmanifold_edges == 0 &&
                     s->misoriented_edges == 0;
+    goto done;
+oom:
+    rc = orf_fail(e, "too_large", "out of memory for the topology of %u triangles", m->ntris);
+done:
     free(he);
     free(vparent);
     free(cparent);
     free(first_root);
     free(flag);
-    return 0;
+    return rc;
 }
 
 /* ---- welding ----------------------------------------------------------- */
