@@ -14,10 +14,10 @@
 #include <sys/stat.h>
 
 #include <cjson/cJSON.h>
-#include <stb_image_write.h>
 
 #include "backend.h"
 #include "err.h"
+#include "imageio.h"
 #include "meshio.h"
 #include "ndjson.h"
 #include "record.h"
@@ -69,41 +69,14 @@ static void say(const app *a, const char *fmt, const char *s1, const char *s2)
 
 /* ---- PNG out -------------------------------------------------------------- */
 
-typedef struct membuf {
-    unsigned char *p;
-    size_t n, cap;
-    int oom;
-} membuf;
-
-static void membuf_put(void *ctx, void *data, int size)
-{
-    membuf *b = ctx;
-    if (b->oom || size <= 0)
-        return;
-    if (b->n + (size_t)size > b->cap) {
-        size_t cap = b->cap ? b->cap * 2 : 65536;
-        while (cap < b->n + (size_t)size)
-            cap *= 2;
-        unsigned char *q = realloc(b->p, cap);
-        if (!q) {
-            b->oom = 1;
-            return;
-        }
-        b->p = q, b->cap = cap;
-    }
-    memcpy(b->p + b->n, data, (size_t)size);
-    b->n += (size_t)size;
-}
-
 static int write_png(const char *path, const orf_image *img, orf_err *e)
 {
-    membuf b = {0};
-    if (!stbi_write_png_to_func(membuf_put, &b, img->w, img->h, 4, img->rgba, img->w * 4) || b.oom) {
-        free(b.p);
+    uint8_t *png = NULL;
+    size_t n = 0;
+    if (image_encode_png(img, &png, &n, e) < 0)
         return orf_fail(e, "io_error", "%s: could not encode the PNG", path);
-    }
-    int rc = meshio_write_atomic(path, b.p, b.n, e);
-    free(b.p);
+    int rc = meshio_write_atomic(path, png, n, e);
+    free(png);
     return rc;
 }
 

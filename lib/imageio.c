@@ -4,12 +4,14 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include <stb_image.h>
+#include <stb_image_write.h>
 
 #define IMAGE_MAX_FILE_BYTES ((size_t)1 << 30)
 
@@ -241,4 +243,63 @@ int image_load_file(const char *path, uint64_t max_pixels, orf_image *img, orf_e
     int rc = image_load_memory(data, len, path, max_pixels, img, e);
     free(data);
     return rc;
+}
+
+/* ---- PNG out ---- */
+
+typedef struct png_buf {
+    uint8_t *p;
+    size_t n, cap;
+    int failed;
+} png_buf;
+
+static void png_sink(void *ctx, void *data, int size)
+{
+    png_buf *b = ctx;
+    if (b->failed || size <= 0)
+        return;
+    if ((size_t)size > b->cap - b->n) {
+        size_t cap = b->cap ? b->cap : 65536;
+        while (cap - b->n < (size_t)size) {
+            if (cap > SIZE_MAX / 2) {
+                b->failed = 1;
+                return;
+            }
+            cap *= 2;
+        }
+        uint8_t *q = realloc(b->p, cap);
+        if (!q) {
+            b->failed = 1;
+            return;
+        }
+        b->p = q;
+        b->cap = cap;
+    }
+    memcpy(b->p + b->n, data, (size_t)size);
+    b->n += (size_t)size;
+}
+
+/* stb_image_write's PNG settings are process globals: set once. */
+static void png_settings(void)
+{
+    stbi_write_force_png_filter = 1;
+    stbi_write_png_compression_level = 8;
+}
+
+int image_encode_png(const orf_image *img, uint8_t **png, size_t *n, orf_err *e)
+{
+    static pthread_once_t once = PTHREAD_ONCE_INIT;
+    pthread_once(&once, png_settings);
+    if (!img->rgba || img->w <= 0 || img->h <= 0 || img->w > INT32_MAX / 4)
+        return orf_fail(e, "too_large", "an image of %d x %d pixels cannot be PNG-encoded", img->w,
+                        img->h);
+    png_buf b = {0};
+    if (!stbi_write_png_to_func(png_sink, &b, img->w, img->h, 4, img->rgba, img->w * 4) || b.failed) {
+        free(b.p);
+        return orf_fail(e, "too_large", "an image of %d x %d pixels could not be PNG-encoded", img->w,
+                        img->h);
+    }
+    *png = b.p;
+    *n = b.n;
+    return 0;
 }

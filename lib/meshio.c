@@ -4,11 +4,11 @@
 #include "meshio.h"
 #include "meshio_internal.h"
 #include "fsize.h"
+#include "imageio.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <math.h>
-#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,8 +16,6 @@
 #include <strings.h>
 #include <sys/stat.h>
 #include <unistd.h>
-
-#include <stb_image_write.h>
 
 /* ---- shared helpers ---------------------------------------------------- */
 
@@ -181,40 +179,6 @@ float mio_f32le(const uint8_t *p)
     float f;
     memcpy(&f, &u, 4);
     return f;
-}
-
-static void png_sink(void *ctx, void *data, int size)
-{
-    if (size > 0)
-        mio_put(ctx, data, (size_t)size);
-}
-
-/* stb_image_write's PNG settings are process globals: set once. Every row
- * with the "sub" filter instead of trying all five per row, at the default
- * zlib level 8: on the four samples' 512 px textures 1.0-1.8x faster to
- * encode (best of 5), from 6% smaller to 4.5% larger. */
-static void png_settings(void)
-{
-    stbi_write_force_png_filter = 1;
-    stbi_write_png_compression_level = 8;
-}
-
-/* PNG bytes of an RGBA8 image: the texture in GLB and OBJ output. */
-int mio_png_encode(const orf_image *img, uint8_t **png, size_t *n, orf_err *e)
-{
-    static pthread_once_t once = PTHREAD_ONCE_INIT;
-    pthread_once(&once, png_settings);
-    if (!img->rgba || img->w <= 0 || img->h <= 0 || img->w > INT32_MAX / 4)
-        return orf_fail(e, "too_large", "texture of %d x %d pixels cannot be encoded", img->w, img->h);
-    mio_buf b = {0};
-    if (!stbi_write_png_to_func(png_sink, &b, img->w, img->h, 4, img->rgba, img->w * 4) || b.failed) {
-        free(b.p);
-        return orf_fail(e, "too_large", "texture of %d x %d pixels could not be PNG-encoded", img->w,
-                        img->h);
-    }
-    *png = b.p;
-    *n = b.n;
-    return 0;
 }
 
 void mio_face_normal(const orf_mesh *m, uint32_t t, float out[3])
@@ -535,7 +499,7 @@ int meshio_write_file(const orf_mesh *m, mesh_format f, const char *path, orf_er
         snprintf(png_name, sizeof png_name, "%s.png", mtl_base);
         uint8_t *png = NULL;
         size_t png_n = 0;
-        rc = mio_png_encode(&m->texture, &png, &png_n, e);
+        rc = image_encode_png(&m->texture, &png, &png_n, e);
         if (!rc) {
             sprintf(side, "%s.png", stem);
             rc = meshio_write_atomic(side, png, png_n, e);

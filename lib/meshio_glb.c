@@ -13,6 +13,7 @@
  * primitives, strided accessors, and the base colour texture when it is an
  * embedded PNG or JPEG. Sparse accessors and external buffers are refused.
  */
+#include "imageio.h"
 #include "meshio_internal.h"
 
 #include <math.h>
@@ -134,7 +135,7 @@ int meshio_write_glb(const orf_mesh *m, mio_buf *out, orf_err *e)
         cJSON *pbr = cJSON_AddObjectToObject(mat, "pbrMetallicRoughness");
         cJSON_AddNumberToObject(pbr, "metallicFactor", 0);
         if (textured) {
-            if (mio_png_encode(&m->texture, &png, &png_n, e))
+            if (image_encode_png(&m->texture, &png, &png_n, e))
                 goto out;
             off = bin.n;
             mio_put(&bin, png, png_n);

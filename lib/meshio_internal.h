@@ -49,9 +49,6 @@ uint16_t mio_u16le(const uint8_t *p);
 uint32_t mio_u32le(const uint8_t *p);
 float mio_f32le(const uint8_t *p);
 
-/* Encode an RGBA image as PNG (malloc'd). -1 with "too_large" on failure. */
-int mio_png_encode(const orf_image *img, uint8_t **png, size_t *n, orf_err *e);
-
 /* Unit face normal of triangle t (zeros when degenerate). */
 void mio_face_normal(const orf_mesh *m, uint32_t t, float out[3]);
 
