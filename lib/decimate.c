@@ -8,6 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "alloc.h"
+
 void decimate_defaults(decimate_opts *o)
 {
     memset(o, 0, sizeof *o);
@@ -582,20 +584,20 @@ static int qem_init(qem *s, const float *pos, uint32_t nv, const uint32_t *idx, 
     s->nt = nt;
     s->pos = malloc(v1 * 3 * sizeof *s->pos);
     s->idx = malloc(t1 * 3 * sizeof *s->idx);
-    s->tdead = calloc(t1, 1);
-    s->vdead = calloc(v1, 1);
-    s->locked = calloc(v1, 1);
-    s->q = calloc(v1 * QN, sizeof *s->q);
-    s->tgt = calloc(v1, sizeof *s->tgt);
+    s->tdead = orf_zalloc(t1, 1);
+    s->vdead = orf_zalloc(v1, 1);
+    s->locked = orf_zalloc(v1, 1);
+    s->q = orf_zalloc(v1 * QN, sizeof *s->q);
+    s->tgt = orf_zalloc(v1, sizeof *s->tgt);
     s->hpos = malloc(v1 * sizeof *s->hpos);
-    s->skip = calloc(v1, 1);
+    s->skip = orf_zalloc(v1, 1);
     s->heap = malloc(v1 * sizeof *s->heap);
-    s->vstart = calloc(v1 + 1, sizeof *s->vstart);
-    s->vcount = calloc(v1, sizeof *s->vcount);
+    s->vstart = orf_zalloc(v1 + 1, sizeof *s->vstart);
+    s->vcount = orf_zalloc(v1, sizeof *s->vcount);
     s->cappool = t1 * 3 * 2;
     s->pool = malloc(s->cappool * sizeof *s->pool);
-    s->mark = calloc(v1, sizeof *s->mark);
-    s->cnt = calloc(v1, sizeof *s->cnt);
+    s->mark = orf_zalloc(v1, sizeof *s->mark);
+    s->cnt = orf_zalloc(v1, sizeof *s->cnt);
     s->ccost = malloc(t1 * 3 * sizeof *s->ccost);
     s->ecost = malloc(v1 * sizeof *s->ecost);
     s->ring = malloc(v1 * sizeof *s->ring);
@@ -862,8 +864,8 @@ static int qem_split_run(qem *fin, const orf_mesh *m, const decimate_opts *o, ui
     memset(g2l, 0, sizeof g2l);
     float *cen = malloc(((size_t)nt * 3 + 1) * sizeof *cen), *key = malloc(((size_t)nt + 1) * sizeof *key);
     uint32_t *perm = malloc(((size_t)nt + 1) * sizeof *perm);
-    uint8_t *side = malloc((size_t)nt + 1), *used = calloc((size_t)nv + 1, 1);
-    uint8_t *flag = calloc((size_t)nv + 1, 1); /* 1: live after the pieces, 2: locked */
+    uint8_t *side = malloc((size_t)nt + 1), *used = orf_zalloc((size_t)nv + 1, 1);
+    uint8_t *flag = orf_zalloc((size_t)nv + 1, 1); /* 1: live after the pieces, 2: locked */
     float *cpos = NULL;
     uint32_t *cidx = NULL, *cmap = NULL;
     double *cq = NULL;
@@ -988,7 +990,7 @@ static int qem_split_run(qem *fin, const orf_mesh *m, const decimate_opts *o, ui
     cidx = malloc(((size_t)ct * 3 + 1) * sizeof *cidx);
     cmap = malloc(((size_t)cv + 1) * sizeof *cmap);
     cq = malloc(((size_t)cv * QN + 1) * sizeof *cq);
-    clock = calloc((size_t)cv + 1, 1);
+    clock = orf_zalloc((size_t)cv + 1, 1);
     if (!cpos || !cidx || !cmap || !cq || !clock)
         goto out;
     cv = 0;

@@ -5,6 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "alloc.h"
+
 void field_params_default(field_params *p)
 {
     memset(p, 0, sizeof *p);
@@ -89,7 +91,7 @@ static int taps_make(resample_taps *t, int n, int m)
     t->taps = ratio > 1.0 ? (int)ceil(ratio) + 1 : 2;
     t->first = malloc((size_t)m * sizeof(int));
     t->count = malloc((size_t)m * sizeof(int));
-    t->weight = calloc((size_t)m * (size_t)t->taps, sizeof(double));
+    t->weight = orf_zalloc((size_t)m * (size_t)t->taps, sizeof(double));
     if (!t->first || !t->count || !t->weight) {
         taps_free(t);
         return -1;
@@ -362,12 +364,12 @@ static int mg_alloc(mg_level *L, int w, int h)
     L->w = w;
     L->h = h;
     L->s = w + 2;
-    L->in = calloc(n, 1);
-    L->idiag = calloc(n, sizeof(double));
-    L->diag = calloc(n, sizeof(double));
-    L->u = calloc(n, sizeof(double));
-    L->b = calloc(n, sizeof(double));
-    L->r = calloc(n, sizeof(double));
+    L->in = orf_zalloc(n, 1);
+    L->idiag = orf_zalloc(n, sizeof(double));
+    L->diag = orf_zalloc(n, sizeof(double));
+    L->u = orf_zalloc(n, sizeof(double));
+    L->b = orf_zalloc(n, sizeof(double));
+    L->r = orf_zalloc(n, sizeof(double));
     return (L->in && L->idiag && L->diag && L->u && L->b && L->r) ? 0 : -1;
 }
 
@@ -535,8 +537,8 @@ static int signed_distance(const float *cov, int w, int h, float *sd)
      * needs a bounds test */
     const ptrdiff_t s = w + 2;
     size_t np = (size_t)(w + 2) * (size_t)(h + 2);
-    float *pc = calloc(np, sizeof *pc), *pd = malloc(np * sizeof *pd);
-    uint8_t *in = calloc(np, 1);
+    float *pc = orf_zalloc(np, sizeof *pc), *pd = malloc(np * sizeof *pd);
+    uint8_t *in = orf_zalloc(np, 1);
     if (!pc || !pd || !in) {
         free(pc);
         free(pd);
@@ -766,7 +768,7 @@ int field_serialise(const orf_field *f, uint8_t **blob, size_t *len, orf_err *e)
 {
     size_t n = (size_t)f->w * (size_t)f->h;
     size_t total = FIELD_HEADER + 3 * 4 * n;
-    uint8_t *b = calloc(total, 1);
+    uint8_t *b = orf_zalloc(total, 1);
     if (!b)
         return orf_fail(e, "too_large", "field: out of memory for a %zu-byte blob", total);
     memcpy(b, FIELD_MAGIC, 8);

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "alloc.h"
 #include "mc.h"
 #include "units.h"
 #include "volume.h"
@@ -108,7 +109,7 @@ int gen_mesh_closed(const orf_mesh *m, int *closed, orf_err *e)
     /* the directed edges grouped by their first vertex (a counting sort):
      * mesh-gen's meshes number vertices in scan order and their triangles
      * use nearby ones, so the lists are read almost in order */
-    uint32_t *start = calloc(nv + 1, sizeof *start), *to = malloc(ne * sizeof *to);
+    uint32_t *start = orf_zalloc(nv + 1, sizeof *start), *to = malloc(ne * sizeof *to);
     if (!start || !to) {
         free(start);
         free(to);

@@ -6,6 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "alloc.h"
+
 static const char *const method_names[] = {"auto", "alpha", "border", "luma", "none"};
 
 const char *mask_method_name(mask_method m)
@@ -97,7 +99,7 @@ static int mask_border(const orf_image *img, const uint8_t bg[3], float *cov)
 {
     int w = img->w, h = img->h;
     size_t n = (size_t)w * (size_t)h;
-    uint8_t *isbg = calloc(n, 1);
+    uint8_t *isbg = orf_zalloc(n, 1);
     uint32_t *queue = malloc(n * sizeof *queue);
     uint8_t *dist = malloc(n);
     if (!isbg || !queue || !dist) {

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "alloc.h"
 #include "mc_cell.h"
 
 /* A chunk is MC_CHUNK consecutive points of a row. Where the 0/1 inside
@@ -268,7 +269,7 @@ int mc_voxels(const orf_volume *v, orf_mesh *m, orf_err *e)
     size_t n = (size_t)X * (size_t)Y * (size_t)Z;
     int CX = X + 1, CY = Y + 1, CZ = Z + 1;
     size_t nc = (size_t)CX * (size_t)CY * (size_t)CZ;
-    uint8_t *o = calloc(n, 1);
+    uint8_t *o = orf_zalloc(n, 1);
     uint32_t *cid = malloc(nc * sizeof *cid);
     if (!o || !cid) {
         free(o);

@@ -13,6 +13,7 @@
  * primitives, strided accessors, and the base colour texture when it is an
  * embedded PNG or JPEG. Sparse accessors and external buffers are refused.
  */
+#include "alloc.h"
 #include "imageio.h"
 #include "meshio_internal.h"
 
@@ -522,7 +523,7 @@ static int collect_instances(glb_ctx *c, inst_list *l)
             return -1;
         const cJSON *nodes = cJSON_GetObjectItemCaseSensitive(c->root, "nodes");
         size_t nn = cJSON_IsArray(nodes) ? (size_t)cJSON_GetArraySize(nodes) : 0;
-        uint8_t *seen = calloc(nn ? nn : 1, 1);
+        uint8_t *seen = orf_zalloc(nn ? nn : 1, 1);
         if (!seen)
             return orf_fail(c->e, "too_large", "%s: out of memory", c->name);
         const cJSON *roots = cJSON_GetObjectItemCaseSensitive(scene, "nodes");

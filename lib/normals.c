@@ -4,6 +4,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "alloc.h"
+
 int mesh_compute_normals(orf_mesh *m, orf_err *e)
 {
     if (m->nverts == 0)
@@ -14,7 +16,7 @@ int mesh_compute_normals(orf_mesh *m, orf_err *e)
             return orf_fail(e, "too_large", "out of memory for the normals of %u vertices",
                             m->nverts);
     }
-    double *acc = calloc((size_t)m->nverts * 3, sizeof *acc);
+    double *acc = orf_zalloc((size_t)m->nverts * 3, sizeof *acc);
     if (!acc)
         return orf_fail(e, "too_large", "out of memory for the normals of %u vertices", m->nverts);
     for (uint32_t t = 0; t < m->ntris; t++) {

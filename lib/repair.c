@@ -4,6 +4,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "alloc.h"
+
 void repair_defaults(repair_opts *o)
 {
     memset(o, 0, sizeof *o);
@@ -182,7 +184,7 @@ static int drop_floaters(orf_mesh *m, float share, uint8_t *keep, uint32_t *ncom
     if (!(share > 0.0f) || m->ntris == 0)
         return 0;
     uint32_t *parent = malloc(((size_t)m->nverts + 1) * sizeof *parent);
-    uint32_t *size = calloc((size_t)m->nverts + 1, sizeof *size);
+    uint32_t *size = orf_zalloc((size_t)m->nverts + 1, sizeof *size);
     if (!parent || !size) {
         free(parent);
         free(size);
@@ -260,7 +262,7 @@ static int orient(orf_mesh *m, uint8_t *flipped, uint32_t *nonorientable)
     size_t nh = (size_t)nt * 3;
     keyed *E = sorted_edges(m);
     uint32_t *mate = malloc((nh ? nh : 1) * sizeof *mate);     /* partner half-edge or ~0 */
-    uint8_t *open = calloc((size_t)nt + 1, 1);                  /* touches a boundary / non-manifold edge */
+    uint8_t *open = orf_zalloc((size_t)nt + 1, 1);                  /* touches a boundary / non-manifold edge */
     int8_t *flip = malloc((size_t)nt + 1);                      /* -1 unvisited, 0, 1 */
     uint32_t *queue = malloc(((size_t)nt + 1) * sizeof *queue);
     uint32_t *patch = malloc(((size_t)nt + 1) * sizeof *patch);
@@ -383,8 +385,8 @@ static int fill_holes(orf_mesh *m, uint32_t max_edges, uint32_t *filled, uint32_
     size_t nh = (size_t)m->ntris * 3;
     keyed *E = sorted_edges(m);
     uint32_t *next = malloc(((size_t)m->nverts + 1) * sizeof *next);
-    uint32_t *outdeg = calloc((size_t)m->nverts + 1, sizeof *outdeg);
-    uint32_t *seen = calloc((size_t)m->nverts + 1, sizeof *seen);
+    uint32_t *outdeg = orf_zalloc((size_t)m->nverts + 1, sizeof *outdeg);
+    uint32_t *seen = orf_zalloc((size_t)m->nverts + 1, sizeof *seen);
     uint32_t *loop = malloc(((size_t)m->nverts + 1) * sizeof *loop);
     uint32_t *fills = NULL; /* loop vertices of the loops to fill, each list ended by ~0 */
     size_t nfill = 0, capfill = 0;
@@ -611,7 +613,7 @@ int mesh_repair(orf_mesh *m, const repair_opts *o, repair_report *r, const char 
     }
     /* 6, 7 */
     if (o->orient || o->max_hole_edges) {
-        uint8_t *flipped = calloc((size_t)m->ntris + 1, 1);
+        uint8_t *flipped = orf_zalloc((size_t)m->ntris + 1, 1);
         if (!flipped) {
             oom(e, name);
             goto out;

@@ -6,6 +6,7 @@
 #endif
 #include <string.h>
 
+#include "alloc.h"
 #include "smooth_vertex.h"
 
 void smooth_adjacency_free(smooth_adjacency *a)
@@ -100,8 +101,8 @@ int smooth_adjacency_build(const orf_mesh *m, smooth_adjacency *a, orf_err *e)
     memset(a, 0, sizeof *a);
     uint32_t nv = m->nverts, nt = m->ntris;
     a->nverts = nv;
-    a->start = calloc((size_t)nv + 1, sizeof *a->start);
-    a->count = calloc((size_t)nv + 1, sizeof *a->count);
+    a->start = orf_zalloc((size_t)nv + 1, sizeof *a->start);
+    a->count = orf_zalloc((size_t)nv + 1, sizeof *a->count);
     a->nbr = malloc(((size_t)nt * 6 + 1) * sizeof *a->nbr);
     if (!a->start || !a->count || !a->nbr) {
         smooth_adjacency_free(a);

@@ -10,6 +10,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "alloc.h"
+
 typedef struct half_edge {
     uint64_t key; /* lo << 32 | hi */
     uint32_t tri;
@@ -26,7 +28,7 @@ static int half_edge_before(const half_edge *x, const half_edge *y)
  * Returns -1 when memory runs out. */
 static int sort_half_edges(half_edge *he, size_t n, uint32_t nverts)
 {
-    size_t *start = calloc((size_t)nverts + 1, sizeof *start);
+    size_t *start = orf_zalloc((size_t)nverts + 1, sizeof *start);
     half_edge *out = malloc((n ? n : 1) * sizeof *out);
     if (!start || !out) {
         free(start);
@@ -127,7 +129,7 @@ int mesh_topology(const orf_mesh *m, mesh_stats *s, orf_err *e)
     uint32_t *vparent = malloc((size_t)m->nverts * sizeof *vparent);
     uint32_t *cparent = malloc(nhe * sizeof *cparent);
     uint32_t *first_root = malloc((size_t)m->nverts * sizeof *first_root);
-    uint8_t *flag = calloc(m->nverts, 1); /* bit 0: used, bit 1: non-manifold, bit 2: root counted */
+    uint8_t *flag = orf_zalloc(m->nverts, 1); /* bit 0: used, bit 1: non-manifold, bit 2: root counted */
     int rc = 0;
     if (!he || !vparent || !cparent || !first_root || !flag)
         goto oom;
