@@ -174,15 +174,18 @@ static inline int quadric_optimum(const double *q, double p[3])
     if (!(fabs(det) > 1e-6 * tr * tr * tr) || tr <= 0)
         return 0;
     double c11 = a * f - c * c, c12 = b * c - a * e, c22 = a * d - b * b;
-    double r0 = -q[3], r1 = -q[6], r2 = -q[8];
-    p[0] = (c00 * r0 + c01 * r1 + c02 * r2) / det;
-    p[1] = (c01 * r0 + c11 * r1 + c12 * r2) / det;
-    p[2] = (c02 * r0 + c12 * r1 + c22 * r2) / det;
+    double r = 1.0 / det, r0 = -q[3] * r, r1 = -q[6] * r, r2 = -q[8] * r;
+    p[0] = c00 * r0 + c01 * r1 + c02 * r2;
+    p[1] = c01 * r0 + c11 * r1 + c12 * r2;
+    p[2] = c02 * r0 + c12 * r1 + c22 * r2;
     return isfinite(p[0]) && isfinite(p[1]) && isfinite(p[2]);
 }
 
 /* Where the collapse of edge ab puts the surviving vertex, which one
- * survives (*keep) and the cost. */
+ * survives (*keep) and the cost. The quadric's minimum, when it is well
+ * defined and no farther from the edge's midpoint than the edge is long, is
+ * the cheapest place (the quadric is positive definite there), so the
+ * endpoints are priced only when it is not usable. */
 static double qem_plan(const qem *s, uint32_t a, uint32_t b, double p[3], uint32_t *keep)
 {
     const double *qa = s->q + (size_t)QN * a, *qb = s->q + (size_t)QN * b;
@@ -195,6 +198,23 @@ static double qem_plan(const qem *s, uint32_t a, uint32_t b, double p[3], uint32
         memcpy(p, *keep == a ? pa : pb, sizeof pa);
         return quadric_eval(q, p);
     }
+    double mid[3], len2 = 0;
+    if (!s->endpoints_only) {
+        double o[3], off2 = 0;
+        for (int k = 0; k < 3; k++) {
+            mid[k] = 0.5 * (pa[k] + pb[k]);
+            len2 += (pa[k] - pb[k]) * (pa[k] - pb[k]);
+        }
+        if (quadric_optimum(q, o)) {
+            for (int k = 0; k < 3; k++)
+                off2 += (o[k] - mid[k]) * (o[k] - mid[k]);
+            if (off2 <= len2) {
+                *keep = a < b ? a : b;
+                memcpy(p, o, sizeof o);
+                return quadric_eval(q, o);
+            }
+        }
+    }
     double ca = quadric_eval(q, pa), cb = quadric_eval(q, pb);
     *keep = cb < ca ? b : a;
     memcpy(p, cb < ca ? pb : pa, sizeof pa);
@@ -202,22 +222,6 @@ static double qem_plan(const qem *s, uint32_t a, uint32_t b, double p[3], uint32
     if (s->endpoints_only)
         return best;
     *keep = a < b ? a : b;
-    double o[3], mid[3], len2 = 0, off2 = 0;
-    for (int k = 0; k < 3; k++) {
-        mid[k] = 0.5 * (pa[k] + pb[k]);
-        len2 += (pa[k] - pb[k]) * (pa[k] - pb[k]);
-    }
-    if (quadric_optimum(q, o)) {
-        for (int k = 0; k < 3; k++)
-            off2 += (o[k] - mid[k]) * (o[k] - mid[k]);
-        if (off2 <= len2) {
-            double co = quadric_eval(q, o);
-            if (co <= best) {
-                memcpy(p, o, sizeof o);
-                return co;
-            }
-        }
-    }
     double cm = quadric_eval(q, mid);
     if (cm < best) {
         memcpy(p, mid, sizeof mid);
