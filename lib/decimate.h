@@ -88,9 +88,13 @@ void decimate_defaults(decimate_opts *o);
  * "too_large" when memory runs out; m is unchanged on failure. */
 int mesh_decimate(orf_mesh *m, const decimate_opts *o, decimate_report *r, orf_err *e);
 
+/* The post-transform cache the triangle order is made for (entries). */
+#define DECIMATE_CACHE_SIZE 16
+
 /* Only the reordering part of mesh_decimate: vertex-cache order of the
- * triangles (meshopt_optimizeVertexCache), then vertex-fetch order of the
- * vertices, dropping unused ones. Same errors. */
+ * triangles (meshopt_optimizeVertexCacheFifo for a DECIMATE_CACHE_SIZE
+ * cache), then vertex-fetch order of the vertices, dropping unused ones.
+ * Same errors. */
 int mesh_optimize_order(orf_mesh *m, orf_err *e);
 
 #endif
