@@ -1,8 +1,12 @@
 /* topology.c - edge statistics, components, non-manifold vertices, welding.
  *
- * Edges: every triangle gives three directed edges; sorted by their
- * undirected key (lo, hi), equal keys are one edge used by that many
- * triangles. Components and vertex fans use union-find.
+ * Edges and fans are counted vertex by vertex from a vertex -> corner table:
+ * the half-edges at a vertex v, grouped by their other end w, are the edge
+ * (v, w) with as many uses; each edge is counted at its lower end. The
+ * corners at v joined through shared edges are v's fans (more than one: a
+ * non-manifold vertex). Vertices are independent, so the pass runs on
+ * OpenMP threads with integer sums: the same counts on any thread count.
+ * Components use union-find over the triangles' vertices.
  */
 #include "topology.h"
 
@@ -11,56 +15,6 @@
 #include <string.h>
 
 #include "alloc.h"
-
-typedef struct half_edge {
-    uint64_t key; /* lo << 32 | hi */
-    uint32_t tri;
-    uint32_t forward; /* 1 when the triangle runs lo -> hi */
-} half_edge;
-
-static int half_edge_before(const half_edge *x, const half_edge *y)
-{
-    return x->key != y->key ? x->key < y->key : x->tri < y->tri;
-}
-
-/* Sort half-edges by (key, tri) in linear time: a counting sort by the low
- * vertex into `out`, then an insertion sort of each vertex's few edges.
- * Returns -1 when memory runs out. */
-static int sort_half_edges(half_edge *he, size_t n, uint32_t nverts)
-{
-    size_t *start = orf_zalloc((size_t)nverts + 1, sizeof *start);
-    half_edge *out = malloc((n ? n : 1) * sizeof *out);
-    if (!start || !out) {
-        free(start);
-        free(out);
-        return -1;
-    }
-    for (size_t i = 0; i < n; i++)
-        start[(he[i].key >> 32) + 1]++;
-    for (uint32_t v = 0; v < nverts; v++)
-        start[v + 1] += start[v];
-    for (size_t i = 0; i < n; i++)
-        out[start[he[i].key >> 32]++] = he[i];
-    /* start[v] is now the end of v's run, which is where v + 1's begins */
-    size_t lo = 0;
-    for (uint32_t v = 0; v < nverts; v++) {
-        size_t hi = start[v];
-        for (size_t i = lo + 1; i < hi; i++) {
-            half_edge x = out[i];
-            size_t j = i;
-            while (j > lo && half_edge_before(&x, &out[j - 1])) {
-                out[j] = out[j - 1];
-                j--;
-            }
-            out[j] = x;
-        }
-        lo = hi;
-    }
-    memcpy(he, out, n * sizeof *he);
-    free(out);
-    free(start);
-    return 0;
-}
 
 static uint32_t uf_find(uint32_t *parent, uint32_t x)
 {
@@ -83,13 +37,95 @@ static void uf_union(uint32_t *parent, uint32_t a, uint32_t b)
     }
 }
 
-/* Corner (3 * t + k) of triangle t at vertex v; UINT32_MAX when absent. */
-static uint32_t corner_of(const orf_mesh *m, uint32_t t, uint32_t v)
+/* A half-edge at a vertex: its other end w, the fan node (the vertex's
+ * corner in its triangle) and whether it runs from the lower index. */
+typedef struct fan_item {
+    uint32_t w, node, forward;
+} fan_item;
+
+static uint32_t local_find(uint32_t *p, uint32_t x)
 {
-    for (uint32_t k = 0; k < 3; k++)
-        if (m->idx[3 * (size_t)t + k] == v)
-            return 3 * t + k;
-    return UINT32_MAX;
+    while (p[x] != x)
+        x = p[x] = p[p[x]];
+    return x;
+}
+
+/* Vertex v with corners cs[0..deg) (ascending): adds its edges (those to a
+ * higher vertex) to the counts, and 1 to *nonmanifold_vertices when its
+ * corners form more than one fan. A triangle's second corner at v (a
+ * degenerate triangle) joins no fan. items (2 deg) and parent (deg) are
+ * scratch. */
+static void vertex_fans(const uint32_t *idx, uint32_t v, const uint32_t *cs, uint32_t deg,
+                        fan_item *items, uint32_t *parent, uint32_t cnt[4])
+{
+    uint32_t n = 0;
+    for (uint32_t i = 0; i < deg; i++) {
+        uint32_t c = cs[i], t = c / 3, k = c % 3;
+        parent[i] = i;
+        const uint32_t *tv = idx + 3 * (size_t)t;
+        /* the corners of one triangle are next to each other in cs */
+        uint32_t node = i;
+        if (i > 0 && cs[i - 1] / 3 == t)
+            node = (i > 1 && cs[i - 2] / 3 == t) ? i - 2 : i - 1;
+        if (node != i)
+            continue;
+        uint32_t nx = tv[k == 2 ? 0 : k + 1], pv = tv[k == 0 ? 2 : k - 1];
+        if (nx != v)
+            items[n++] = (fan_item){nx, node, v < nx};
+        if (pv != v)
+            items[n++] = (fan_item){pv, node, pv < v};
+        /* a degenerate triangle's other corner at v holds the rest of its
+         * edges at v */
+        for (uint32_t j = i + 1; j < deg && cs[j] / 3 == t; j++) {
+            uint32_t kj = cs[j] % 3;
+            uint32_t nj = tv[kj == 2 ? 0 : kj + 1], pj = tv[kj == 0 ? 2 : kj - 1];
+            if (nj != v)
+                items[n++] = (fan_item){nj, node, v < nj};
+            if (pj != v)
+                items[n++] = (fan_item){pj, node, pj < v};
+        }
+    }
+    for (uint32_t i = 1; i < n; i++) {
+        fan_item x = items[i];
+        uint32_t j = i;
+        while (j > 0 && items[j - 1].w > x.w) {
+            items[j] = items[j - 1];
+            j--;
+        }
+        items[j] = x;
+    }
+    for (uint32_t i = 0; i < n;) {
+        uint32_t j = i + 1;
+        while (j < n && items[j].w == items[i].w)
+            j++;
+        uint32_t uses = j - i;
+        if (items[i].w > v) {
+            if (uses == 1)
+                cnt[0]++;
+            else if (uses >= 3)
+                cnt[1]++;
+            else if (items[i].forward == items[i + 1].forward)
+                cnt[2]++;
+        }
+        uint32_t r0 = local_find(parent, items[i].node);
+        for (uint32_t k = i + 1; k < j; k++) {
+            uint32_t r = local_find(parent, items[k].node);
+            if (r != r0) {
+                if (r < r0) {
+                    parent[r0] = r;
+                    r0 = r;
+                } else {
+                    parent[r] = r0;
+                }
+            }
+        }
+        i = j;
+    }
+    uint32_t roots = 0;
+    for (uint32_t i = 0; i < deg; i++)
+        roots += parent[i] == i;
+    if (roots > 1)
+        cnt[3]++;
 }
 
 int mesh_topology(const orf_mesh *m, mesh_stats *s, orf_err *e)
@@ -124,70 +160,68 @@ int mesh_topology(const orf_mesh *m, mesh_stats *s, orf_err *e)
     s->area = area;
     s->volume = vol;
 
-    size_t nhe = (size_t)m->ntris * 3;
-    half_edge *he = malloc(nhe * sizeof *he);
-    uint32_t *vparent = malloc((size_t)m->nverts * sizeof *vparent);
-    uint32_t *cparent = malloc(nhe * sizeof *cparent);
-    uint32_t *first_root = malloc((size_t)m->nverts * sizeof *first_root);
-    uint8_t *flag = orf_zalloc(m->nverts, 1); /* bit 0: used, bit 1: non-manifold, bit 2: root counted */
-    int rc = 0;
-    if (!he || !vparent || !cparent || !first_root || !flag)
+    size_t nc = (size_t)m->ntris * 3;
+    uint32_t nv = m->nverts;
+    uint32_t *cstart = orf_zalloc((size_t)nv + 1, sizeof *cstart); /* v's corners: corners[cstart[v]..cstart[v + 1]) */
+    uint32_t *corners = malloc(nc * sizeof *corners);
+    uint32_t *vparent = malloc((size_t)nv * sizeof *vparent);
+    uint8_t *flag = orf_zalloc(nv, 1); /* bit 0: used, bit 2: root counted */
+    int rc = 0, failed = 0;
+    if (!cstart || !corners || !vparent || !flag)
         goto oom;
-    for (uint32_t v = 0; v < m->nverts; v++)
+    for (uint32_t v = 0; v < nv; v++)
         vparent[v] = v;
-    for (uint32_t c = 0; c < nhe; c++)
-        cparent[c] = c;
-
-    size_t n = 0;
     for (uint32_t t = 0; t < m->ntris; t++) {
         const uint32_t *tri = m->idx + 3 * (size_t)t;
         uf_union(vparent, tri[0], tri[1]);
         uf_union(vparent, tri[1], tri[2]);
-        for (int k = 0; k < 3; k++) {
-            uint32_t a = tri[k], b = tri[(k + 1) % 3];
-            flag[a] |= 1;
-            if (a == b)
-                continue; /* degenerate edge */
-            uint32_t lo = a < b ? a : b, hi = a < b ? b : a;
-            he[n].key = (uint64_t)lo << 32 | hi;
-            he[n].tri = t;
-            he[n].forward = a < b;
-            n++;
-        }
     }
-    if (sort_half_edges(he, n, m->nverts) != 0)
+    for (size_t c = 0; c < nc; c++)
+        cstart[m->idx[c] + 1]++;
+    uint32_t maxdeg = 0;
+    for (uint32_t v = 0; v < nv; v++) {
+        if (cstart[v + 1])
+            flag[v] |= 1;
+        maxdeg = cstart[v + 1] > maxdeg ? cstart[v + 1] : maxdeg;
+        cstart[v + 1] += cstart[v];
+    }
+    for (size_t c = 0; c < nc; c++)
+        corners[cstart[m->idx[c]]++] = (uint32_t)c;
+    for (uint32_t v = nv; v > 0; v--) /* back to the starts */
+        cstart[v] = cstart[v - 1];
+    cstart[0] = 0;
+    /* counts: boundary, non-manifold and misoriented edges, non-manifold vertices */
+    uint32_t c0 = 0, c1 = 0, c2 = 0, c3 = 0;
+#pragma omp parallel if (nc >= 300000) reduction(+ : c0, c1, c2, c3)
+    {
+        fan_item *items = malloc(2 * ((size_t)maxdeg + 1) * sizeof *items);
+        uint32_t *parent = malloc(((size_t)maxdeg + 1) * sizeof *parent);
+        int ok = items && parent;
+        if (!ok) {
+#pragma omp atomic write
+            failed = 1;
+        }
+        /* every thread meets the loop, a thread without scratch idles in it */
+#pragma omp for schedule(static)
+        for (uint32_t v = 0; v < nv; v++) {
+            if (!ok)
+                continue;
+            uint32_t cnt[4] = {0, 0, 0, 0};
+            vertex_fans(m->idx, v, corners + cstart[v], cstart[v + 1] - cstart[v], items, parent, cnt);
+            c0 += cnt[0];
+            c1 += cnt[1];
+            c2 += cnt[2];
+            c3 += cnt[3];
+        }
+        free(items);
+        free(parent);
+    }
+    if (failed)
         goto oom;
-    for (size_t i = 0; i < n;) {
-        size_t j = i + 1;
-        while (j < n && he[j].key == he[i].key)
-            j++;
-        size_t c = j - i;
-        if (c == 1)
-            s->boundary_edges++;
-        else if (c >= 3)
-            s->nonmanifold_edges++;
-        else if (he[i].forward == he[i + 1].forward)
-            s->misoriented_edges++;
-        /* Triangles sharing this edge are neighbours in the fans of both ends. */
-        uint32_t lo = (uint32_t)(he[i].key >> 32), hi = (uint32_t)he[i].key;
-        for (size_t k = i + 1; k < j; k++) {
-            uf_union(cparent, corner_of(m, he[i].tri, lo), corner_of(m, he[k].tri, lo));
-            uf_union(cparent, corner_of(m, he[i].tri, hi), corner_of(m, he[k].tri, hi));
-        }
-        i = j;
-    }
-    /* A vertex whose corners fall in more than one fan is non-manifold. */
-    for (uint32_t v = 0; v < m->nverts; v++)
-        first_root[v] = UINT32_MAX;
-    for (uint32_t c = 0; c < nhe; c++) {
-        uint32_t v = m->idx[c], r = uf_find(cparent, c);
-        if (first_root[v] == UINT32_MAX)
-            first_root[v] = r;
-        else if (first_root[v] != r && !(flag[v] & 2)) {
-            flag[v] |= 2;
-            s->nonmanifold_vertices++;
-        }
-    }
+    s->boundary_edges = c0;
+    s->nonmanifold_edges = c1;
+    s->misoriented_edges = c2;
+    s->nonmanifold_vertices = c3;
     for (uint32_t v = 0; v < m->nverts; v++) {
         if (!(flag[v] & 1))
             continue;
@@ -203,10 +237,9 @@ int mesh_topology(const orf_mesh *m, mesh_stats *s, orf_err *e)
 oom:
     rc = orf_fail(e, "too_large", "out of memory for the topology of %u triangles", m->ntris);
 done:
-    free(he);
+    free(cstart);
+    free(corners);
     free(vparent);
-    free(cparent);
-    free(first_root);
     free(flag);
     return rc;
 }

@@ -1,5 +1,6 @@
 /* test_topology.c - mesh_topology and mesh_weld on meshes whose answers are known by hand. */
 #include <math.h>
+#include <omp.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -166,6 +167,36 @@ int main(void)
     make_soup(&m, 0);
     CHECK(mesh_weld(&m, -1.0f, &e) == -1, "negative tolerance refused");
     mesh_free(&m);
+
+    /* a large tangle (random triangles over few vertices: degenerate ones,
+     * edges used up to dozens of times, bow-tie vertices) is counted the same
+     * on one thread and on several, and every corner of it is accounted for */
+    {
+        uint32_t nv = 4000, nt = 120000, seed = 7;
+        orf_mesh big;
+        mesh_alloc(&big, nv, nt, 0, &e);
+        for (uint32_t i = 0; i < 3 * nv; i++) {
+            seed = seed * 1664525u + 1013904223u;
+            big.pos[i] = (float)(seed >> 8) / 16777216.0f;
+        }
+        for (uint32_t i = 0; i < 3 * nt; i++) {
+            seed = seed * 1664525u + 1013904223u;
+            big.idx[i] = (seed >> 8) % nv;
+        }
+        mesh_stats one, many;
+        int threads = omp_get_max_threads();
+        omp_set_num_threads(1);
+        int r1 = mesh_topology(&big, &one, &e);
+        omp_set_num_threads(threads > 1 ? threads : 2);
+        int r2 = mesh_topology(&big, &many, &e);
+        omp_set_num_threads(threads);
+        CHECK(r1 == 0 && r2 == 0 && !memcmp(&one, &many, sizeof one),
+              "a 120k-triangle tangle: the same counts on 1 and %d threads (%u non-manifold edges, %u non-manifold vertices)",
+              threads > 1 ? threads : 2, many.nonmanifold_edges, many.nonmanifold_vertices);
+        CHECK(many.nonmanifold_edges > 0 && many.nonmanifold_vertices > 0 && many.components == 1 && !many.watertight,
+              "the tangle is one non-manifold component");
+        mesh_free(&big);
+    }
 
     /* empty mesh */
     CHECK(mesh_topology(&m, &s, &e) == 0 && !s.watertight && s.components == 0, "empty mesh: not watertight, 0 components");
