@@ -110,13 +110,16 @@ static int read_scalar(ply_in *in, enum ply_type t, double *out)
     if (in->n - in->at < sz)
         return orf_fail(in->e, "bad_mesh", "%s: PLY data ends early at byte %zu (truncated?)", in->name,
                         in->n);
-    uint8_t b[8];
-    for (size_t i = 0; i < sz; i++)
-        b[i] = in->fmt == F_LE ? in->d[in->at + i] : in->d[in->at + sz - 1 - i];
-    in->at += sz;
+    /* the value's bytes, least significant first, as an unsigned integer */
+    const uint8_t *d = in->d + in->at;
     uint64_t u = 0;
-    for (size_t i = 0; i < sz; i++)
-        u |= (uint64_t)b[i] << (8 * i);
+    if (in->fmt == F_LE)
+        for (size_t i = 0; i < sz; i++)
+            u |= (uint64_t)d[i] << (8 * i);
+    else
+        for (size_t i = 0; i < sz; i++)
+            u = u << 8 | d[i];
+    in->at += sz;
     switch (t) {
     case T_I8: *out = (int8_t)(uint8_t)u; break;
     case T_U8: *out = (uint8_t)u; break;
