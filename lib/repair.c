@@ -141,11 +141,20 @@ static int tri_key_cmp(const void *x, const void *y)
     return (a->t > b->t) - (a->t < b->t);
 }
 
+/* Runs this long or shorter are insertion-sorted, longer ones qsorted. */
+#define SHORT_RUN 32
+
 static int drop_duplicates(orf_mesh *m, uint8_t *keep, uint32_t *dropped)
 {
     tri_key *k = malloc(((size_t)m->ntris + 1) * sizeof *k);
-    if (!k)
+    tri_key *by = malloc(((size_t)m->ntris + 1) * sizeof *by);
+    uint32_t *start = orf_zalloc((size_t)m->nverts + 2, sizeof *start);
+    if (!k || !by || !start) {
+        free(k);
+        free(by);
+        free(start);
         return -1;
+    }
     for (uint32_t t = 0; t < m->ntris; t++) {
         uint32_t a = m->idx[3 * (size_t)t], b = m->idx[3 * (size_t)t + 1], c = m->idx[3 * (size_t)t + 2], s;
         if (a > b) { s = a; a = b; b = s; }
@@ -153,8 +162,35 @@ static int drop_duplicates(orf_mesh *m, uint8_t *keep, uint32_t *dropped)
         if (a > b) { s = a; a = b; b = s; }
         k[t] = (tri_key){{a, b, c}, t};
         keep[t] = 1;
+        start[a + 1]++;
     }
-    qsort(k, m->ntris, sizeof *k, tri_key_cmp);
+    /* sorted by (v, t): a counting sort by the lowest vertex (stable, so t
+     * ascends within it), then each vertex's run by the other two */
+    for (uint32_t v = 0; v < m->nverts; v++)
+        start[v + 1] += start[v];
+    for (uint32_t t = 0; t < m->ntris; t++)
+        by[start[k[t].v[0]]++] = k[t];
+    free(k);
+    k = by;
+    uint32_t lo = 0;
+    for (uint32_t v = 0; v < m->nverts; v++) {
+        uint32_t hi = start[v];
+        if (hi - lo > SHORT_RUN) {
+            qsort(k + lo, hi - lo, sizeof *k, tri_key_cmp);
+        } else {
+            for (uint32_t i = lo + 1; i < hi; i++) {
+                tri_key x = k[i];
+                uint32_t j = i;
+                while (j > lo && tri_key_cmp(&x, &k[j - 1]) < 0) {
+                    k[j] = k[j - 1];
+                    j--;
+                }
+                k[j] = x;
+            }
+        }
+        lo = hi;
+    }
+    free(start);
     *dropped = 0;
     for (uint32_t i = 1; i < m->ntris; i++)
         if (!memcmp(k[i].v, k[i - 1].v, sizeof k[i].v)) {
