@@ -43,6 +43,16 @@ typedef struct fan_item {
     uint32_t w, node, forward;
 } fan_item;
 
+/* Fans with more half-edges than this (a disc triangulated from its centre)
+ * are qsorted; insertion sort would be quadratic in them. */
+#define FAN_SHORT 32
+
+static int fan_item_cmp(const void *x, const void *y)
+{
+    uint32_t a = ((const fan_item *)x)->w, b = ((const fan_item *)y)->w;
+    return (a > b) - (a < b);
+}
+
 static uint32_t local_find(uint32_t *p, uint32_t x)
 {
     while (p[x] != x)
@@ -50,9 +60,9 @@ static uint32_t local_find(uint32_t *p, uint32_t x)
     return x;
 }
 
-/* Vertex v with corners cs[0..deg) (ascending): adds its edges (those to a
- * higher vertex) to the counts, and 1 to *nonmanifold_vertices when its
- * corners form more than one fan. A triangle's second corner at v (a
+/* Vertex v with corners cs[0..deg) (ascending): adds its boundary,
+ * non-manifold and misoriented edges (those to a higher vertex) to cnt[0..2],
+ * and 1 to cnt[3] when its corners form more than one fan. A triangle's second corner at v (a
  * degenerate triangle) joins no fan. items (2 deg) and parent (deg) are
  * scratch. */
 static void vertex_fans(const uint32_t *idx, uint32_t v, const uint32_t *cs, uint32_t deg,
@@ -60,39 +70,34 @@ static void vertex_fans(const uint32_t *idx, uint32_t v, const uint32_t *cs, uin
 {
     uint32_t n = 0;
     for (uint32_t i = 0; i < deg; i++) {
-        uint32_t c = cs[i], t = c / 3, k = c % 3;
+        uint32_t t = cs[i] / 3;
         parent[i] = i;
-        const uint32_t *tv = idx + 3 * (size_t)t;
-        /* the corners of one triangle are next to each other in cs */
-        uint32_t node = i;
+        /* the corners of one triangle are next to each other in cs; the
+         * first one at v takes the edges at v of all of them */
         if (i > 0 && cs[i - 1] / 3 == t)
-            node = (i > 1 && cs[i - 2] / 3 == t) ? i - 2 : i - 1;
-        if (node != i)
             continue;
-        uint32_t nx = tv[k == 2 ? 0 : k + 1], pv = tv[k == 0 ? 2 : k - 1];
-        if (nx != v)
-            items[n++] = (fan_item){nx, node, v < nx};
-        if (pv != v)
-            items[n++] = (fan_item){pv, node, pv < v};
-        /* a degenerate triangle's other corner at v holds the rest of its
-         * edges at v */
-        for (uint32_t j = i + 1; j < deg && cs[j] / 3 == t; j++) {
-            uint32_t kj = cs[j] % 3;
-            uint32_t nj = tv[kj == 2 ? 0 : kj + 1], pj = tv[kj == 0 ? 2 : kj - 1];
-            if (nj != v)
-                items[n++] = (fan_item){nj, node, v < nj};
-            if (pj != v)
-                items[n++] = (fan_item){pj, node, pj < v};
+        const uint32_t *tv = idx + 3 * (size_t)t;
+        for (uint32_t j = i; j < deg && cs[j] / 3 == t; j++) {
+            uint32_t k = cs[j] % 3;
+            uint32_t nx = tv[k == 2 ? 0 : k + 1], pv = tv[k == 0 ? 2 : k - 1];
+            if (nx != v)
+                items[n++] = (fan_item){nx, i, v < nx};
+            if (pv != v)
+                items[n++] = (fan_item){pv, i, pv < v};
         }
     }
-    for (uint32_t i = 1; i < n; i++) {
-        fan_item x = items[i];
-        uint32_t j = i;
-        while (j > 0 && items[j - 1].w > x.w) {
-            items[j] = items[j - 1];
-            j--;
+    if (n > FAN_SHORT) {
+        qsort(items, n, sizeof *items, fan_item_cmp);
+    } else {
+        for (uint32_t i = 1; i < n; i++) {
+            fan_item x = items[i];
+            uint32_t j = i;
+            while (j > 0 && items[j - 1].w > x.w) {
+                items[j] = items[j - 1];
+                j--;
+            }
+            items[j] = x;
         }
-        items[j] = x;
     }
     for (uint32_t i = 0; i < n;) {
         uint32_t j = i + 1;
