@@ -100,7 +100,11 @@ int texture_project_front(orf_mesh *m, const orf_image *img, float extent, int w
         ok &= (uv = malloc(nv * 2 * sizeof *uv)) != NULL;
     if ((what & TEXTURE_COLORS) && !col && nv)
         ok &= (col = malloc(nv * 4)) != NULL;
-    if (ok && (what & TEXTURE_ATTACH)) {
+    /* the bled copy serves the attached texture and the vertex colours
+     * alike: a vertex on the rim samples pixels half outside the mask,
+     * whose colour is the background's (blue dots along the rim of a
+     * cut-out, where its transparent pixels are blue) */
+    if (ok && (what & (TEXTURE_ATTACH | TEXTURE_COLORS))) {
         ok = image_alloc(&copy, img->w, img->h, e) == 0;
         if (ok) {
             memcpy(copy.rgba, img->rgba, (size_t)img->w * img->h * 4);
@@ -126,14 +130,18 @@ int texture_project_front(orf_mesh *m, const orf_image *img, float extent, int w
             uv[2 * i] = u;
             uv[2 * i + 1] = v;
         }
-        if (what & TEXTURE_COLORS)
-            sample(img, u, v, col + 4 * i);
+        if (what & TEXTURE_COLORS) {
+            sample(&copy, u, v, col + 4 * i);
+            col[4 * i + 3] = 255; /* the solid is opaque, its rim too */
+        }
     }
     m->uv = uv;
     m->col = col;
     if (what & TEXTURE_ATTACH) {
         image_free(&m->texture);
         m->texture = copy;
+    } else {
+        image_free(&copy);
     }
     return 0;
 }

@@ -10,7 +10,8 @@
  * so the image's corners are UV (0,0) top left and (1,1) bottom right.
  * The attached texture has the foreground's colours bled a few pixels into
  * the transparent background (alpha unchanged), so bilinear sampling at the
- * rim never picks up the background's colour (dark seams in renders).
+ * rim never picks up the background's colour (dark seams in renders);
+ * vertex colours are sampled from that copy too, with alpha 255 (opaque).
  */
 #ifndef ORFEAS_TEXTURE_H
 #define ORFEAS_TEXTURE_H

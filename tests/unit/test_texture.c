@@ -122,6 +122,21 @@ int main(void)
           "the pixel just outside the rim is the foreground's red, not the white background (%d %d %d)",
           rim ? rim[0] : -1, rim ? rim[1] : -1, rim ? rim[2] : -1);
     mesh_free(&tri);
+    /* Vertex colours (PLY) too: a vertex on the rim samples half a pixel
+     * inside and half outside; it gets the foreground's red, opaque (from
+     * the image as it was, (228, 138, 148) with alpha 128: the seam of blue
+     * dots along the rim of samples/orfeas.png, whose clear pixels are blue). */
+    mesh_alloc(&tri, 3, 1, 0, NULL);
+    float rp[9] = {20.0f / 64, 0, 0, 0, 0, 0, 0, 0.1f, 0};
+    memcpy(tri.pos, rp, sizeof rp);
+    tri.idx[0] = 0, tri.idx[1] = 1, tri.idx[2] = 2;
+    CHECK(texture_project_front(&tri, &wb, 1.0f, TEXTURE_COLORS, &e) == 0 && tri.col &&
+              tri.col[0] == 200 && tri.col[1] == 20 && tri.col[2] == 40 && tri.col[3] == 255 &&
+              tri.texture.w == 0,
+          "a vertex on the rim is coloured the foreground's red, opaque (%d %d %d %d)",
+          tri.col ? tri.col[0] : -1, tri.col ? tri.col[1] : -1, tri.col ? tri.col[2] : -1,
+          tri.col ? tri.col[3] : -1);
+    mesh_free(&tri);
     orf_image photo;
     image_alloc(&photo, 16, 16, &e);
     for (size_t i = 0; i < 16 * 16 * 4; i++)
