@@ -82,18 +82,18 @@ __device__ __forceinline__ void vstore(uint16_t *f, uint64_t i, float x)
 /* ---- volume sampling: one thread per column (i, j), all k ------------------- */
 
 template <typename T>
-__global__ void k_sample(volume_field_view view, float kk, int nx, int ny, int nz, float x0, float y0,
+__global__ void k_sample(volume_field_view view, int nx, int ny, int nz, float x0, float y0,
                          float z0, float step, T *out)
 {
     uint64_t cols = (uint64_t)nx * (uint64_t)ny, slab = cols;
     FOR_EACH(c, cols)
     {
         int i = (int)(c % (uint64_t)nx), j = (int)(c / (uint64_t)nx);
-        float sd, top, bot;
-        volume_field_at(&view, x0 + (float)i * step, y0 + (float)j * step, &sd, &top, &bot);
+        volume_column col;
+        volume_column_at(&view, x0 + (float)i * step, y0 + (float)j * step, &col);
         for (int k = 0; k < nz; k++) {
             float z = z0 + (float)k * step;
-            vstore(out, (uint64_t)k * slab + c, volume_point_value(kk, sd, top, bot, z));
+            vstore(out, (uint64_t)k * slab + c, volume_point_value(&view, &col, z));
         }
     }
 }
@@ -449,27 +449,51 @@ template <typename T>
 static cudaError_t sample_run(job &J, const orf_field *fld, const orf_volume *v, T **d_out)
 {
     size_t cells = (size_t)fld->w * (size_t)fld->h;
-    float *d_sd = nullptr, *d_top = nullptr, *d_bot = nullptr;
-    T *d_f = nullptr;
-    CK(job_alloc(J, &d_sd, cells));
-    CK(job_alloc(J, &d_top, cells));
-    CK(job_alloc(J, &d_bot, cells));
-    CK(cudaMemcpyAsync(d_sd, fld->sd, cells * sizeof(float), cudaMemcpyHostToDevice, J.stream));
-    CK(cudaMemcpyAsync(d_top, fld->top, cells * sizeof(float), cudaMemcpyHostToDevice, J.stream));
-    CK(cudaMemcpyAsync(d_bot, fld->bot, cells * sizeof(float), cudaMemcpyHostToDevice, J.stream));
-    CK(job_alloc(J, &d_f, (size_t)v->nx * (size_t)v->ny * (size_t)v->nz));
     volume_field_view view;
-    volume_field_view_of(fld, &view);
-    float kk = volume_thickness_scale(&view);
-    view.sd = d_sd;
-    view.top = d_top;
-    view.bot = d_bot;
+    if (volume_view_make(fld, &view) != 0) {
+        J.where = "malloc (the field's view)";
+        return cudaErrorMemoryAllocation;
+    }
+    /* the arrays the view's shape reads: sd, top, bot for a slab, sd and q for a dome */
+    const float *host[3] = {view.sd, view.top, view.bot};
+    int arrays = 3;
+    if (view.shape != VOLUME_SLAB) {
+        host[1] = view.q;
+        arrays = 2;
+    }
+    float *d_in[3] = {nullptr, nullptr, nullptr};
+    T *d_f = nullptr;
+    cudaError_t r = cudaSuccess;
+    for (int a = 0; a < arrays && r == cudaSuccess; a++) {
+        r = job_alloc(J, &d_in[a], cells);
+        /* from pageable memory: returns once the array is staged, so the
+         * view may be freed below */
+        if (r == cudaSuccess)
+            r = cudaMemcpyAsync(d_in[a], host[a], cells * sizeof(float), cudaMemcpyHostToDevice,
+                                J.stream);
+        if (r != cudaSuccess)
+            J.where = "copying the field to the device";
+    }
+    volume_field_view dv = view;
+    volume_view_free(&view);
+    if (r != cudaSuccess)
+        return r;
+    CK(job_alloc(J, &d_f, (size_t)v->nx * (size_t)v->ny * (size_t)v->nz));
+    dv.own = nullptr;
+    dv.sd = d_in[0];
+    if (dv.shape == VOLUME_SLAB) {
+        dv.top = d_in[1];
+        dv.bot = d_in[2];
+        dv.q = nullptr;
+    } else {
+        dv.top = dv.bot = nullptr;
+        dv.q = d_in[1];
+    }
     k_sample<T><<<blocks_for((uint64_t)v->nx * (uint64_t)v->ny), THREADS, 0, J.stream>>>(
-        view, kk, v->nx, v->ny, v->nz, v->x0, v->y0, v->z0, v->step, d_f);
+        dv, v->nx, v->ny, v->nz, v->x0, v->y0, v->z0, v->step, d_f);
     CK_LAUNCH("k_sample");
-    CK(job_free(J, d_sd));
-    CK(job_free(J, d_top));
-    CK(job_free(J, d_bot));
+    for (int a = 0; a < arrays; a++)
+        CK(job_free(J, d_in[a]));
     *d_out = d_f;
     return cudaSuccess;
 }

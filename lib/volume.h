@@ -1,13 +1,17 @@
 /* volume.h - the field sampled as a signed function on a 3-D grid.
  *
- * f(x, y, z) = min(k sd(x, y), (top(x, y) - z) (z - bot(x, y))) (see
- * field.h; k is a quarter of the largest thickness top - bot, see
- * volume_point.h's VOLUME_RIM_SLOPE): positive inside the
- * solid, negative outside, continuous across the rim (sd goes smoothly
- * negative outside the mask and beyond the image). It has the same sign and
- * zero set as z_front - |z| for inflate with back=mirror (there it is
- * z_front^2 - z^2, exactly quadratic for a sphere, so the surface is placed
- * well by linear interpolation at coarse grids).
+ * f(x, y, z), positive inside the solid, negative outside, continuous
+ * across the rim and beyond the image (volume_point.h has the formulas):
+ *   extrude, relief: min(k sd(x, y), (top(x, y) - z)(z - bot(x, y))), k a
+ *     quarter of the largest thickness top - bot (VOLUME_RIM_SLOPE), so the
+ *     side walls stand on the mask's rim;
+ *   inflate, back = mirror: sd(x, y) - z^2 / q(x, y), q = top^2 / sd
+ *     (carried past the rim from the cells inside it), whose zero set is
+ *     z = +-top at the cells: front and back meet on the rim itself with no
+ *     wall between them, and the outline (at z = 0, the function is sd)
+ *     sits on the rim at any grid size; the same zero set as DESIGN.md's
+ *     z_front - |z|, and for a disc (q = 2R - sd) the sphere;
+ *   inflate, back = flat: min(z, sd - z^2 / q).
  * The grid spacing is step = 1 / n model units, so the longer image side
  * spans n cells; points reach at least 1.5 cells beyond the solid on every
  * side, so the outer layer of points is always outside, and the grid is
@@ -47,7 +51,10 @@ void volume_free(orf_volume *v);
 int volume_layout(const orf_field *fld, int n, orf_volume *v, orf_err *e);
 
 /* The field as the per-point code of volume_point.h reads it (the CPU loop
- * and the CUDA kernel share that code). The arrays are fld's own. */
-void volume_field_view_of(const orf_field *fld, volume_field_view *view);
+ * and the CUDA kernel share that code): its shape, k, and for inflate the
+ * q array (allocated here; the other arrays are fld's own). -1 when memory
+ * runs out. Free with volume_view_free. */
+int volume_view_make(const orf_field *fld, volume_field_view *view);
+void volume_view_free(volume_field_view *view);
 
 #endif

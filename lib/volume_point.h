@@ -26,17 +26,46 @@
 #define VOLUME_POINT_INLINE static inline
 #endif
 
+/* The solid's function, by the field's shape:
+ *   VOLUME_SLAB       min(k sd, (top - z)(z - bot)): extrude and relief,
+ *                     whose side walls are vertical; k is
+ *                     volume_thickness_scale() of the field;
+ *   VOLUME_DOME       sd - z^2 / q: inflate with back = mirror;
+ *   VOLUME_DOME_FLAT  min(z, sd - z^2 / q): inflate with back = flat.
+ * q = top^2 / sd at the cells inside the mask (volume_view_make in volume.c
+ * has the details near the rim and outside it), so the surface is
+ * sd q = z^2, i.e. z = +-top at every cell, and between cells front and
+ * back meet on the rim itself, where sd = 0, with no wall between them.
+ * At z = 0 the function is sd, so the outline is interpolated from sd alone
+ * and sits on the mask's rim at any grid size, as the slab's does.
+ * (The first form was min(k sd, (top - z)(z - bot)) for every mode: top,
+ * 0 outside the mask and about 8 sqrt(sd) cells inside, interpolated to a
+ * few cells at the rim, which left a vertical wall there whose height
+ * followed where the rim crossed the cells: ripples along the rim.) */
+enum { VOLUME_SLAB = 0, VOLUME_DOME = 1, VOLUME_DOME_FLAT = 2 };
+
 typedef struct volume_field_view {
     int w, h;          /* working grid, cells */
     int img_w, img_h;  /* the source image, pixels */
     float sx, sy;      /* model units per cell */
-    const float *sd, *top, *bot; /* w*h each, row-major, top row first */
+    int shape;         /* VOLUME_SLAB, VOLUME_DOME or VOLUME_DOME_FLAT */
+    float k;           /* slab: the rim's slope */
+    const float *sd, *top, *bot; /* w*h each, row-major, top row first (a dome reads sd) */
+    const float *q;    /* dome: w*h, positive */
+    float *own;        /* what volume_view_make allocated (host), or NULL */
 } volume_field_view;
 
-/* Bilinear sample of the three field arrays at model (x, y); beyond the
- * grid, sd falls off by the distance outside so it stays continuous. */
-VOLUME_POINT_INLINE void volume_field_at(const volume_field_view *fld, float x, float y, float *sd,
-                                         float *top, float *bot)
+/* What volume_point_value needs of one (x, y) column: slab: a = k sd,
+ * b = top, c = bot; dome: a = sd, b = 1 / q. */
+typedef struct volume_column {
+    float a, b, c;
+} volume_column;
+
+/* Bilinear sample of the view's arrays at model (x, y); beyond the grid,
+ * sd falls off by the distance outside so it stays continuous (and q
+ * keeps its value at the nearest edge cell). */
+VOLUME_POINT_INLINE void volume_column_at(const volume_field_view *fld, float x, float y,
+                                          volume_column *col)
 {
     float L = (float)(fld->img_w > fld->img_h ? fld->img_w : fld->img_h);
     float W = (float)fld->img_w / L, H = (float)fld->img_h / L;
@@ -66,23 +95,39 @@ VOLUME_POINT_INLINE void volume_field_at(const volume_field_view *fld, float x, 
     size_t p00 = (size_t)j0 * (size_t)fld->w + (size_t)i0, p10 = (size_t)j0 * (size_t)fld->w + (size_t)i1;
     size_t p01 = (size_t)j1 * (size_t)fld->w + (size_t)i0, p11 = (size_t)j1 * (size_t)fld->w + (size_t)i1;
     float w00 = (1 - a) * (1 - b), w10 = a * (1 - b), w01 = (1 - a) * b, w11 = a * b;
-    *sd = w00 * fld->sd[p00] + w10 * fld->sd[p10] + w01 * fld->sd[p01] + w11 * fld->sd[p11] - out;
-    *top = w00 * fld->top[p00] + w10 * fld->top[p10] + w01 * fld->top[p01] + w11 * fld->top[p11];
-    *bot = w00 * fld->bot[p00] + w10 * fld->bot[p10] + w01 * fld->bot[p01] + w11 * fld->bot[p11];
+    float sd = w00 * fld->sd[p00] + w10 * fld->sd[p10] + w01 * fld->sd[p01] + w11 * fld->sd[p11] - out;
+    if (fld->shape != VOLUME_SLAB) {
+        const float *q = fld->q;
+        col->a = sd;
+        col->b = 1.0f / (w00 * q[p00] + w10 * q[p10] + w01 * q[p01] + w11 * q[p11]);
+        col->c = 0;
+        return;
+    }
+    col->a = fld->k * sd;
+    col->b = w00 * fld->top[p00] + w10 * fld->top[p10] + w01 * fld->top[p01] + w11 * fld->top[p11];
+    col->c = w00 * fld->bot[p00] + w10 * fld->bot[p10] + w01 * fld->bot[p01] + w11 * fld->bot[p11];
 }
 
-/* The solid's function at height z over a column with field values
- * (sd, top, bot): min(k sd, (top - z)(z - bot)), positive inside; k is
- * volume_thickness_scale() of the field (see volume.h). */
-VOLUME_POINT_INLINE float volume_point_value(float k, float sd, float top, float bot, float z)
+/* The solid's function at height z over a column: positive inside. */
+VOLUME_POINT_INLINE float volume_point_value(const volume_field_view *fld, const volume_column *col,
+                                             float z)
 {
-    float a = k * sd, b = (top - z) * (z - bot);
+    if (fld->shape == VOLUME_DOME)
+        return col->a - z * z * col->b;
+    float a, b;
+    if (fld->shape == VOLUME_DOME_FLAT) {
+        a = z;
+        b = col->a - z * z * col->b;
+    } else {
+        a = col->a;
+        b = (col->b - z) * (z - col->c);
+    }
     return a < b ? a : b;
 }
 
-/* k for volume_point_value: VOLUME_RIM_SLOPE times the largest top - bot
- * over cells with sd > 0, at least 1e-3. Host arrays. A k below the slope
- * of (top - z)(z - bot) near the rim makes k sd the smaller term at the grid
+/* k for a slab: VOLUME_RIM_SLOPE times the largest top - bot over cells
+ * with sd > 0, at least 1e-3. Host arrays. A k below the slope of
+ * (top - z)(z - bot) near the rim makes k sd the smaller term at the grid
  * points just inside the rim, so the outline is interpolated from sd alone
  * and sits on the mask's rim at any grid size (with k = the largest
  * thickness, thin parts took the product term there, whose bilinear
@@ -130,6 +175,9 @@ static inline int volume_point_grid(const volume_field_view *fld, int n, int cnt
         if (cells_a < 0)
             cells_a = 0;
         cnt[a] = cells_a + 4; /* 1.5 cells of margin on each side, plus one point */
+        if (a == 2 && cnt[a] % 2 == 0)
+            cnt[a]++; /* a layer of points at mid height, where a mirrored
+                         dome's front and back meet at the rim */
         org[a] = mid[a] - 0.5f * (float)(cnt[a] - 1) * step;
     }
     *step_out = step;

@@ -7,6 +7,7 @@
 #include "check.h"
 #include "gen.h"
 #include "gen_shapes.h"
+#include "normals.h"
 #include "topology.h"
 
 /* foreground of a drawn shape: pixel centre inside */
@@ -17,6 +18,44 @@ static uint8_t *truth(int w, int h, shape_fn fn, const double *prm)
         for (int x = 0; x < w; x++)
             fg[(size_t)y * w + x] = (uint8_t)fn(x + 0.5, y + 0.5, prm);
     return fg;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return x < y ? -1 : x > y;
+}
+
+/* Angles in degrees between m's vertex normals and the outward direction
+ * from (cx, cy, 0), the exact normal of a sphere centred there: the mean
+ * over the vertices of the rim band (|z| < 0.15 R), the 99th percentile
+ * over all. */
+static void sphere_normal_error(orf_mesh *m, double cx, double cy, double R, double *rim_mean,
+                                double *p99)
+{
+    orf_err e;
+    double *ang = malloc(m->nverts * sizeof *ang), rim = 0;
+    size_t nrim = 0;
+    if (!ang || mesh_compute_normals(m, &e) != 0) {
+        free(ang);
+        *rim_mean = *p99 = 180;
+        return;
+    }
+    for (uint32_t i = 0; i < m->nverts; i++) {
+        const float *q = m->pos + 3 * i, *n = m->nrm + 3 * i;
+        double r[3] = {q[0] - cx, q[1] - cy, q[2]};
+        double rl = sqrt(r[0] * r[0] + r[1] * r[1] + r[2] * r[2]);
+        double c = (r[0] * n[0] + r[1] * n[1] + r[2] * n[2]) / rl;
+        ang[i] = acos(c > 1 ? 1 : c < -1 ? -1 : c) * 180 / M_PI;
+        if (fabs(q[2]) < 0.15 * R) {
+            rim += ang[i];
+            nrim++;
+        }
+    }
+    qsort(ang, m->nverts, sizeof *ang, cmp_double);
+    *rim_mean = nrim ? rim / (double)nrim : 180;
+    *p99 = ang[(size_t)(0.99 * (m->nverts - 1))];
+    free(ang);
 }
 
 static void shape_case(const char *name, int w, int h, shape_fn fn, const double *prm, int alpha)
@@ -99,6 +138,19 @@ int main(void)
         CHECK(fabs(hi[2] - R) / R < 0.02 && fabs(lo[2] + R) / R < 0.02 &&
                   fabs(hi[0] - R) / R < 0.02,
               "disc: z extent +-%.4f and x extent %.4f match the radius %.4f", hi[2], hi[0], R);
+        mesh_free(&m);
+
+        /* The rim, where front and back meet, is as smooth as the rest: the
+         * vertex normals of a fine extraction follow the sphere's. With the
+         * first volume function the rim band's mean error was 6.0 degrees
+         * and the 99th percentile 17.4 (a wall at the rim whose height
+         * followed the cells); now 1.0 and 2.8. */
+        CHECK(gen_stage(&fld, GEN_ROUGH, 256, &m, &f, &e) == 0, "disc: mesh at N=256");
+        double rim_mean, p99;
+        sphere_normal_error(&m, 0, 0, R, &rim_mean, &p99);
+        CHECK(rim_mean < 2.0 && p99 < 5.0,
+              "disc at N=256: vertex normals within %.2f degrees of the sphere's on average "
+              "along the rim (< 2), 99%% of them within %.2f (< 5)", rim_mean, p99);
         mesh_free(&m);
 
         /* back=flat: front half of the sphere on z=0 */
