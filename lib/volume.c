@@ -61,6 +61,11 @@ int volume_view_make(const orf_field *fld, volume_field_view *view)
                     q[i] = (float)((double)fld->top[i] * fld->top[i] / fld->sd[i]);
                     continue;
                 }
+                if (!in && fld->sd[i] < -2.5f * cell) {
+                    q[i] = -1.0f; /* no inside cell around: sd's chamfer
+                                     distance there is at most 2 cells */
+                    continue;
+                }
                 double st = 0, ss = 0;
                 int rim = 0;
                 for (int dy = -1; dy <= 1; dy++)
