@@ -15,26 +15,35 @@
  *   host     /proc/meminfo and the CPUs this process may run on, for the CPU path.
  *
  * The job estimate (device_job_bytes) is what one mesh job holds on the card at
- * its peak, at a grid whose longest side has N cells (N = resolution):
+ * its peak, at a grid whose longest side has N cells (N = resolution). The
+ * peak is the marching-tetrahedra phase of kernels/cuda_backend.cu (mc_run),
+ * counted from its allocations, over the points of volume_point_grid for a
+ * square image whose solid is at most as deep as it is wide (inflate at
+ * depth 1): P = (N+4)^2 (N+5) points (N cells and 4 more points an axis, an
+ * odd count along z):
  *
- *   volume    (N+1)^3 * s       one sample per grid corner; s = 4 bytes (fp32)
- *                               or 2 bytes (fp16 volume storage)
- *   classify  N^3 * 1           one marching-cubes case byte per cell
- *   surface   8 N^2 * 64        the cells the surface crosses (bounded by 8 N^2:
- *                               front and back sheets plus the rim of a field
- *                               over an N x N image, with margin), 64 bytes each:
- *                               3 x 4-byte compaction/scan entries, up to 2
- *                               triangles of 3 x 4-byte indices and one welded
- *                               vertex of position + normal (2 x 12 bytes)
- *   field     N^2 * 16          the 2D height field, the mask and two solver
- *                               buffers, 4 bytes each
+ *   volume    P * s             one sample a point; s = 4 bytes (fp32) or 2
+ *                               bytes (fp16 volume storage)
+ *   scratch   P * 10            per point: inside flag and case bits (1 byte
+ *                               each), vertex and triangle offsets for the
+ *                               scans (4 bytes each)
+ *   surface   8 N^2 * 64        the mesh and the scans' tile sums (bounded by
+ *                               8 N^2 crossed cells at 64 bytes: up to 2
+ *                               triangles of 3 x 4-byte indices and welded
+ *                               vertices of 12 bytes; 467 000 triangles and
+ *                               234 000 vertices, 8.4 MB, for samples/orfeas.png
+ *                               at N = 256 against this term's 33.5 MB)
+ *   field     N^2 * 16          the 2D field the volume is sampled from
  *   fixed     8 MiB             the decoded image and per-stage scratch
  *
- * At N = 256: fp32 127 667 204 bytes (122 MiB rounded up), fp16 93 718 018
- * (90 MiB); at N = 512: fp32 821 041 156 (784 MiB), fp16 551 029 762 (526 MiB).
- * These constants are the budget the kernels must keep (the GPU benchmark
- * measures peak memory per job and is where they are checked); change them
- * here, with the measurement, if not.
+ * At N = 256: fp32 290 002 016 bytes (277 MiB rounded up), fp16 254 714 816
+ * (243 MiB); at N = 512: fp32 2 073 961 568 (1978 MiB), fp16 1 798 652 864
+ * (1716 MiB). fp16 saves 2 of the 14 bytes a point: the scans' offsets, not
+ * the volume, dominate. (The first estimate, (N+1)^3 * s + N^3 for the volume
+ * and case bytes, 122 MiB at N = 256, missed the 9 bytes a point of flags and
+ * offsets that mc_run allocates: about 2.3 times too few bytes, so jobs_fit
+ * promised 2.3 times too many jobs.) The GPU benchmark (make bench-gpu)
+ * prints the measured peak over this estimate.
  *
  * Jobs that fit: usable = min(free, budget) * DEVICE_SAFETY (budget 0 = none);
  * jobs_fit = floor(usable / job_bytes), capped by the queue depth when it is
@@ -42,8 +51,9 @@
  * worker process on a large card.
  *
  * Recommended precision: fp32 when at least DEVICE_FP32_MIN_JOBS (2) fp32 jobs
- * fit in the usable memory, fp16 otherwise (half the volume, so more jobs fit;
- * the mesh moves by at most the bound the kernels' parity test states).
+ * fit in the usable memory, fp16 otherwise (half the volume, 14% of the job,
+ * so a few more jobs fit; the mesh moves by at most the bound the kernels'
+ * parity test states).
  *
  * lib/ never prints and never exits: failures come back as orf_err with code
  * "unavailable" (no library, no driver, no device, no CUDA build) or
@@ -61,6 +71,7 @@
 #define DEVICE_RESOLUTION_MAX 4096
 #define DEVICE_SAFETY 0.9          /* share of min(free, budget) jobs may use */
 #define DEVICE_FP32_MIN_JOBS 2     /* fewer fp32 jobs than this fit: recommend fp16 */
+#define DEVICE_SCRATCH_BYTES_PER_POINT 10
 #define DEVICE_SURFACE_CELLS_PER_N2 8
 #define DEVICE_SURFACE_BYTES_PER_CELL 64
 #define DEVICE_FIELD_BYTES_PER_PIXEL 16

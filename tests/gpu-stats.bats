@@ -133,21 +133,22 @@ records_satisfy() {
     local r512=$output
     run --separate-stderr gpu-stats --resolution 256 --precision fp16
     local h256=$output
-    # fp32 job: at least the volume (N+1)^3 * 4 bytes; fp16 saves exactly half of it
+    # fp32 job: at least the volume (N+4)^2 (N+5) * 4 bytes; fp16 saves exactly half of it
     jq -e -n --argjson a "$r256" --argjson b "$r512" --argjson h "$h256" '
         $a.resolution == 256 and $b.resolution == 512 and $a.precision == "fp32" and $h.precision == "fp16"
-        and $a.job_bytes > (257*257*257*4) and $b.job_bytes > (513*513*513*4)
-        and ($a.job_bytes - $h.job_bytes) == (257*257*257*2)
+        and $a.job_bytes > (260*260*261*4) and $b.job_bytes > (516*516*517*4)
+        and ($a.job_bytes - $h.job_bytes) == (260*260*261*2)
         and $b.job_bytes > 5 * $a.job_bytes and $b.jobs_fit < $a.jobs_fit and $h.jobs_fit > $a.jobs_fit
         and $a.job_mib == (($a.job_bytes / 1048576) | ceil)
         and ([$a, $b, $h] | all(.jobs_fit == ((.memory_free_mib * 1048576 * 0.9 / .job_bytes) | floor)))'
 }
 
 @test "auto picks fp16 when fewer than two fp32 jobs fit, fp32 otherwise" {
-    MOCK_NVML_TOTAL_MIB=300 MOCK_NVML_USED_MIB=50 run --separate-stderr gpu-stats
+    # 580 MiB free, 522 usable: one fp32 job (277 MiB) fits, two fp16 jobs (243 MiB)
+    MOCK_NVML_TOTAL_MIB=630 MOCK_NVML_USED_MIB=50 run --separate-stderr gpu-stats
     assert_success
     records_satisfy '.[0].recommended_precision == "fp16" and .[0].precision == "fp16" and .[0].jobs_fit >= 2'
-    MOCK_NVML_TOTAL_MIB=300 MOCK_NVML_USED_MIB=50 run --separate-stderr gpu-stats --precision fp32
+    MOCK_NVML_TOTAL_MIB=630 MOCK_NVML_USED_MIB=50 run --separate-stderr gpu-stats --precision fp32
     records_satisfy '.[0].recommended_precision == "fp16" and .[0].precision == "fp32" and .[0].jobs_fit == 1'
     run --separate-stderr gpu-stats
     records_satisfy '.[0].recommended_precision == "fp32"'

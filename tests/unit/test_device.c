@@ -24,7 +24,7 @@ static void test_estimate(void)
 {
     uint64_t j32 = device_job_bytes(256, DEVICE_PRECISION_FP32);
     uint64_t j16 = device_job_bytes(256, DEVICE_PRECISION_FP16);
-    uint64_t vol32 = 257ull * 257 * 257 * 4;
+    uint64_t vol32 = 260ull * 260 * 261 * 4;
     CHECK(j32 > vol32, "an fp32 job holds at least its volume (%llu > %llu)",
           (unsigned long long)j32, (unsigned long long)vol32);
     CHECK(j32 - j16 == vol32 / 2, "fp16 saves exactly half the volume term");
@@ -38,8 +38,12 @@ static void test_estimate(void)
     CHECK(device_job_bytes(DEVICE_RESOLUTION_MAX, DEVICE_PRECISION_FP32) > 4096ull * 4096 * 4096 * 4,
           "the largest grid does not overflow");
     /* The header's worked numbers stay true. */
-    CHECK((j32 + (1 << 20) - 1) >> 20 == 122, "N=256 fp32 is 122 MiB as the header says (%llu B)", (unsigned long long)j32);
-    CHECK((j16 + (1 << 20) - 1) >> 20 == 90, "N=256 fp16 is 90 MiB as the header says (%llu B)", (unsigned long long)j16);
+    CHECK(j32 == 290002016 && (j32 + (1 << 20) - 1) >> 20 == 277,
+          "N=256 fp32 is 290 002 016 B, 277 MiB, as the header says (%llu B)", (unsigned long long)j32);
+    CHECK(j16 == 254714816 && (j16 + (1 << 20) - 1) >> 20 == 243,
+          "N=256 fp16 is 254 714 816 B, 243 MiB, as the header says (%llu B)", (unsigned long long)j16);
+    CHECK(j512 == 2073961568 && device_job_bytes(512, DEVICE_PRECISION_FP16) == 1798652864,
+          "N=512 is 2 073 961 568 B in fp32, 1 798 652 864 in fp16, as the header says");
 }
 
 static void test_fit(void)
