@@ -16,7 +16,8 @@ void volume_free(orf_volume *v)
     memset(v, 0, sizeof *v);
 }
 
-int volume_view_make(const orf_field *fld, volume_field_view *view)
+/* The view's grid and the field's own arrays; shape, k and q left 0. */
+static void view_base(const orf_field *fld, volume_field_view *view)
 {
     memset(view, 0, sizeof *view);
     view->w = fld->w;
@@ -28,6 +29,11 @@ int volume_view_make(const orf_field *fld, volume_field_view *view)
     view->sd = fld->sd;
     view->top = fld->top;
     view->bot = fld->bot;
+}
+
+int volume_view_make(const orf_field *fld, volume_field_view *view)
+{
+    view_base(fld, view);
     if (fld->mode != FIELD_INFLATE) {
         view->shape = VOLUME_SLAB;
         view->k = volume_thickness_scale(view);
@@ -132,16 +138,8 @@ int volume_layout(const orf_field *fld, int n, orf_volume *v, orf_err *e)
         return orf_fail(e, "bad_request", "resolution %d is outside 4..2048", n);
     if (!fld || !fld->sd || !fld->top || !fld->bot || fld->w < 1 || fld->h < 1)
         return orf_fail(e, "bad_request", "volume: no field");
-    volume_field_view view = {0};
-    view.w = fld->w;
-    view.h = fld->h;
-    view.img_w = fld->img_w;
-    view.img_h = fld->img_h;
-    view.sx = fld->sx;
-    view.sy = fld->sy;
-    view.sd = fld->sd;
-    view.top = fld->top;
-    view.bot = fld->bot;
+    volume_field_view view; /* the grid needs no q */
+    view_base(fld, &view);
     int cnt[3];
     float org[3], step;
     if (volume_point_grid(&view, n, cnt, org, &step) != 0)
