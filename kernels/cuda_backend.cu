@@ -4,15 +4,15 @@
  * Marching tetrahedra in five passes over the grid points, mirroring mc.c so
  * the output is the CPU's, array for array:
  *   inside     in[p] = f[p] > 0, as mc.c
- *   classify   per point p: its crossing-edge bits (mc_point_edges) and
+ *   classify   per point p: its crossing-edge bits (mt_point_edges) and
  *              vertex count, and for the cell whose lowest corner it is, the
- *              triangle count (mc_cell_index, mt_tri_count)
+ *              triangle count (mt_cell_index, mt_tri_count)
  *   scan       exclusive prefix sums of both counts, in place: vertex ids are
  *              numbered by (point index, edge dir) and triangles by (cell
  *              index, table order), exactly the CPU's slab-by-slab order
- *   vertices   per point with crossing edges: positions (mc_edge_t)
+ *   vertices   per point with crossing edges: positions (mt_edge_t)
  *   triangles  per cell with triangles: corners from mt_tris through
- *              mc_edge_vertex (shared vertex ids: welded, watertight)
+ *              mt_edge_vertex (shared vertex ids: welded, watertight)
  * Cells with no triangles and points with no crossings exit after reading
  * one word, so the last two passes only work where the surface is.
  */
@@ -26,15 +26,14 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define SMOOTH_VERTEX_QUALIFIERS __host__ __device__ static inline
-#include "half_round.h"
-#include "mc_cell.h"
-#include "smooth_vertex.h"
-#include "volume_point.h"
+#include "hd/half_round.h"
+#include "hd/mt_cell.h"
+#include "hd/smooth_vertex.h"
+#include "hd/volume_point.h"
 
 extern "C" {
 #include "err.h"
-#include "mc.h"
+#include "mt.h"
 #include "mesh.h"
 #include "smooth.h"
 #include "volume.h"
@@ -124,7 +123,7 @@ struct grid {
     uint64_t slab, npts;
 };
 
-/* in[p] = f[p] > 0, the array mc_cell.h's functions read (as mc.c builds it) */
+/* in[p] = f[p] > 0, the array mt_cell.h's functions read (as mc.c builds it) */
 template <typename T> __global__ void k_inside(const T *f, uint64_t n, uint8_t *in)
 {
     FOR_EACH(p, n)
@@ -139,9 +138,9 @@ __global__ void k_classify(const uint8_t *in, grid g, uint8_t *bits, uint32_t *v
         int i = (int)(p % (uint64_t)g.nx);
         uint64_t r = p / (uint64_t)g.nx;
         int j = (int)(r % (uint64_t)g.ny), k = (int)(r / (uint64_t)g.ny);
-        unsigned b = mc_point_edges(in, g.nx, g.ny, g.nz, i, j, k, (long)p), nt = 0;
+        unsigned b = mt_point_edges(in, g.nx, g.ny, g.nz, i, j, k, (long)p), nt = 0;
         if (i + 1 < g.nx && j + 1 < g.ny && k + 1 < g.nz)
-            nt = d_tri_count[mc_cell_index(in, (long)p, sy, sz)];
+            nt = d_tri_count[mt_cell_index(in, (long)p, sy, sz)];
         bits[p] = (uint8_t)b;
         vcnt[p] = (uint32_t)__popc(b);
         tcnt[p] = nt;
@@ -167,7 +166,7 @@ __global__ void k_vertices(const T *f, grid g, const uint8_t *bits, const uint32
                 continue;
             int di = (int)(d & 1), dj = (int)(d >> 1 & 1), dk = (int)(d >> 2 & 1);
             uint64_t q = p + (uint64_t)dk * g.slab + (uint64_t)dj * (uint64_t)g.nx + (uint64_t)di;
-            float t = mc_edge_t(fp, vload(f, q));
+            float t = mt_edge_t(fp, vload(f, q));
             pos[3 * id + 0] = x0 + ((float)i + t * (float)di) * step;
             pos[3 * id + 1] = y0 + ((float)j + t * (float)dj) * step;
             pos[3 * id + 2] = z0 + ((float)k + t * (float)dk) * step;
@@ -183,7 +182,7 @@ __global__ void k_triangles(const uint8_t *in, grid g, const uint8_t *bits, cons
     {
         if (p + 1 >= g.npts || tbase[p + 1] == tbase[p])
             continue; /* no triangles (the last point has no cell) */
-        unsigned ci = mc_cell_index(in, (long)p, (long)g.nx, (long)g.slab);
+        unsigned ci = mt_cell_index(in, (long)p, (long)g.nx, (long)g.slab);
         unsigned nt = d_tri_count[ci];
         uint64_t t = tbase[p];
         for (unsigned a = 0; a < 3 * nt; a++) {
@@ -191,7 +190,7 @@ __global__ void k_triangles(const uint8_t *in, grid g, const uint8_t *bits, cons
             unsigned lo = code >> 3, dir = code & 7;
             uint64_t q = p + (uint64_t)(lo >> 2 & 1) * g.slab + (uint64_t)(lo >> 1 & 1) * (uint64_t)g.nx +
                          (uint64_t)(lo & 1);
-            idx[3 * t + a] = mc_edge_vertex(vbase[q], bits[q], dir);
+            idx[3 * t + a] = mt_edge_vertex(vbase[q], bits[q], dir);
         }
     }
 }
@@ -319,7 +318,7 @@ static cudaError_t scan_exclusive(job &J, uint32_t *a, uint64_t n, uint64_t *tot
 /* Extract the mesh of the device volume d_f (nx*ny*nz values of T). On
  * "too many" sets *too_large and returns success with m untouched. */
 template <typename T>
-static cudaError_t mc_run(job &J, const T *d_f, const orf_volume *v, orf_mesh *m, int *too_large,
+static cudaError_t mt_run(job &J, const T *d_f, const orf_volume *v, orf_mesh *m, int *too_large,
                           uint64_t *nv_out)
 {
     grid g;
@@ -376,7 +375,7 @@ static cudaError_t mc_run(job &J, const T *d_f, const orf_volume *v, orf_mesh *m
     return cudaSuccess;
 }
 
-static int mc_finish(job &J, cudaError_t r, int too_large, uint64_t NV, orf_mesh *m,
+static int mt_finish(job &J, cudaError_t r, int too_large, uint64_t NV, orf_mesh *m,
                      cuda_job_stats *stats, orf_err *e)
 {
     if (r != cudaSuccess || too_large)
@@ -422,7 +421,7 @@ static cudaError_t upload_volume(job &J, const orf_volume *v, int fp16, void **d
     return cudaSuccess;
 }
 
-extern "C" int cuda_mc_extract(const orf_volume *v, int fp16, orf_mesh *m, cuda_job_stats *stats,
+extern "C" int cuda_mt_extract(const orf_volume *v, int fp16, orf_mesh *m, cuda_job_stats *stats,
                                orf_err *e)
 {
     memset(m, 0, sizeof *m);
@@ -438,9 +437,9 @@ extern "C" int cuda_mc_extract(const orf_volume *v, int fp16, orf_mesh *m, cuda_
     if (r == cudaSuccess)
         r = upload_volume(J, v, fp16, &d_f);
     if (r == cudaSuccess)
-        r = fp16 ? mc_run(J, (const uint16_t *)d_f, v, m, &too_large, &NV)
-                 : mc_run(J, (const float *)d_f, v, m, &too_large, &NV);
-    return mc_finish(J, r, too_large, NV, m, stats, e);
+        r = fp16 ? mt_run(J, (const uint16_t *)d_f, v, m, &too_large, &NV)
+                 : mt_run(J, (const float *)d_f, v, m, &too_large, &NV);
+    return mt_finish(J, r, too_large, NV, m, stats, e);
 }
 
 /* ---- sampling ------------------------------------------------------------------ */
@@ -566,14 +565,14 @@ extern "C" int cuda_field_extract(const orf_field *fld, int n, int fp16, orf_mes
         float *d = nullptr;
         r = sample_run(J, fld, &v, &d);
         if (r == cudaSuccess)
-            r = mc_run(J, (const float *)d, &v, m, &too_large, &NV);
+            r = mt_run(J, (const float *)d, &v, m, &too_large, &NV);
     } else if (r == cudaSuccess) {
         uint16_t *d = nullptr;
         r = sample_run(J, fld, &v, &d);
         if (r == cudaSuccess)
-            r = mc_run(J, (const uint16_t *)d, &v, m, &too_large, &NV);
+            r = mt_run(J, (const uint16_t *)d, &v, m, &too_large, &NV);
     }
-    return mc_finish(J, r, too_large, NV, m, stats, e);
+    return mt_finish(J, r, too_large, NV, m, stats, e);
 }
 
 /* ---- Taubin smoothing ------------------------------------------------------------ */

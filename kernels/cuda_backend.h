@@ -4,7 +4,7 @@
  * callers go through lib/backend.h, which picks CPU or CUDA and falls back
  * to the CPU on a CUDA out-of-memory. Each function here:
  *   - computes exactly what its CPU twin computes, from the same per-element
- *     code (volume_point.h, mc_cell.h, smooth_vertex.h; kernels are built
+ *     code (volume_point.h, mt_cell.h, smooth_vertex.h; kernels are built
  *     with --fmad=false so the float arithmetic rounds as on the host), so
  *     meshes come out in the same vertex and triangle order;
  *   - checks the status of every CUDA call; on failure frees everything it
@@ -51,13 +51,13 @@ typedef struct cuda_job_stats {
 int cuda_volume_sample(const orf_field *fld, int n, int fp16, orf_volume *v, cuda_job_stats *stats,
                        orf_err *e);
 
-/* Marching tetrahedra of *v on the device: the same mesh as mc_extract
- * (same vertex and triangle order), or, with fp16, mc_extract of the
+/* Marching tetrahedra of *v on the device: the same mesh as mt_extract
+ * (same vertex and triangle order), or, with fp16, mt_extract of the
  * half-rounded volume. */
-int cuda_mc_extract(const orf_volume *v, int fp16, orf_mesh *m, cuda_job_stats *stats, orf_err *e);
+int cuda_mt_extract(const orf_volume *v, int fp16, orf_mesh *m, cuda_job_stats *stats, orf_err *e);
 
 /* Sample and extract in one go, the volume never leaving the device: the
- * mesh of mc_extract(volume_sample(fld, n)). */
+ * mesh of mt_extract(volume_sample(fld, n)). */
 int cuda_field_extract(const orf_field *fld, int n, int fp16, orf_mesh *m, cuda_job_stats *stats,
                        orf_err *e);
 

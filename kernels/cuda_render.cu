@@ -1,5 +1,5 @@
 /* cuda_render.cu - the software rasteriser's raster and resolve passes on
- * the GPU (see cuda_render.h for the contract, lib/render_tri.h for the
+ * the GPU (see cuda_render.h for the contract, lib/hd/render_tri.h for the
  * arithmetic both backends share).
  *
  * Two kernels over the CPU's set-up:
@@ -31,7 +31,7 @@ extern "C" {
 #include "cuda_backend.h"
 #include "cuda_job.h"
 #include "cuda_render.h"
-#include "render_tri.h"
+#include "hd/render_tri.h"
 
 __global__ void k_raster(const rp_vtx *sv, const uint32_t *idx, const uint32_t *band_start,
                          const uint32_t *band_tris, uint32_t nbands, uint64_t total, int band_rows,

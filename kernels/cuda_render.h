@@ -5,7 +5,7 @@
  * render_opts.backend asks for CUDA and falls back to its CPU passes on
  * "cuda_oom". The CPU does pass 1 (camera, screen vertices, view-space
  * normals, the triangles binned into bands of band_rows sample rows) and
- * hands over its arrays; the kernels run the functions of lib/render_tri.h
+ * hands over its arrays; the kernels run the functions of lib/hd/render_tri.h
  * on them:
  *   raster   one thread per (band, triangle) entry of the bins: rp_tri_setup
  *            for the band's rows and rp_tri_draw, each covered sample kept
@@ -31,7 +31,7 @@
 
 #include "cuda_backend.h"
 #include "err.h"
-#include "render_tri.h"
+#include "hd/render_tri.h"
 
 #ifdef __cplusplus
 extern "C" {

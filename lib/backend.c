@@ -9,8 +9,8 @@
 #include <string.h>
 #include <strings.h>
 
-#include "half_round.h"
-#include "mc.h"
+#include "hd/half_round.h"
+#include "mt.h"
 #include "smooth.h"
 #include "units.h"
 #ifdef ORFEAS_CUDA
@@ -136,7 +136,7 @@ static int run_cuda(stage_kind s, const stage_args *a, int fp16, uint64_t *peak,
         rc = cuda_volume_sample(a->fld, a->n, fp16, a->vout, &st, e);
         break;
     case STAGE_MC:
-        rc = cuda_mc_extract(a->vin, fp16, a->m, &st, e);
+        rc = cuda_mt_extract(a->vin, fp16, a->m, &st, e);
         break;
     case STAGE_EXTRACT:
         rc = cuda_field_extract(a->fld, a->n, fp16, a->m, &st, e);
@@ -162,13 +162,13 @@ static int run_cpu(stage_kind s, const stage_args *a, orf_err *e)
     case STAGE_SAMPLE:
         return volume_sample(a->fld, a->n, a->vout, e);
     case STAGE_MC:
-        return mc_extract(a->vin, a->m, e);
+        return mt_extract(a->vin, a->m, e);
     case STAGE_EXTRACT: {
         orf_volume v;
         memset(a->m, 0, sizeof *a->m);
         if (volume_sample(a->fld, a->n, &v, e) != 0)
             return -1;
-        int rc = mc_extract(&v, a->m, e);
+        int rc = mt_extract(&v, a->m, e);
         volume_free(&v);
         return rc;
     }
@@ -216,7 +216,7 @@ int backend_volume_sample(const orf_backend *b, const orf_field *fld, int n, orf
     return run_stage(b, STAGE_SAMPLE, &a, facts, e);
 }
 
-int backend_mc_extract(const orf_backend *b, const orf_volume *v, orf_mesh *m,
+int backend_mt_extract(const orf_backend *b, const orf_volume *v, orf_mesh *m,
                        backend_facts *facts, orf_err *e)
 {
     stage_args a = {.vin = v, .m = m};

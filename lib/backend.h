@@ -1,6 +1,6 @@
 /* backend.h - which hardware runs a stage: the CPU path or the CUDA kernels.
  *
- * The stage functions of lib/ (volume_sample, mc_extract,
+ * The stage functions of lib/ (volume_sample, mt_extract,
  * mesh_smooth_taubin) are the CPU path and the reference. Each has a
  * backend_* twin here that runs it on the chosen backend, so a caller never
  * knows which ran except from the facts it gets back:
@@ -27,7 +27,7 @@
  * ("cuda_error") are returned as they are: a broken device is not hidden.
  *
  * Precision: the CUDA path can store the sampled volume as fp16
- * (kernels/half_round.h), half the memory; vertices then move by at most
+ * (lib/hd/half_round.h), half the memory; vertices then move by at most
  * half_edge_shift_bound() of their grid edge, under 2^-12 (1 + 2^-9) of a
  * cell wherever the field changes by 2^-10 model units or more along the
  * edge, and the topology is exactly that of fp32 (sign-preserving rounding).
@@ -81,11 +81,11 @@ int backend_choose(const char *request, orf_backend *b, orf_err *e);
 int backend_volume_sample(const orf_backend *b, const orf_field *fld, int n, orf_volume *v,
                           backend_facts *facts, orf_err *e);
 
-/* mc_extract on backend b (same mesh, same vertex and triangle order). */
-int backend_mc_extract(const orf_backend *b, const orf_volume *v, orf_mesh *m,
+/* mt_extract on backend b (same mesh, same vertex and triangle order). */
+int backend_mt_extract(const orf_backend *b, const orf_volume *v, orf_mesh *m,
                        backend_facts *facts, orf_err *e);
 
-/* Sample and extract in one call: mc_extract(volume_sample(fld, n)). On CUDA
+/* Sample and extract in one call: mt_extract(volume_sample(fld, n)). On CUDA
  * the volume never leaves the device; this is the fast path for a stage. */
 int backend_extract(const orf_backend *b, const orf_field *fld, int n, orf_mesh *m,
                     backend_facts *facts, orf_err *e);

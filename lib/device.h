@@ -16,7 +16,7 @@
  *
  * The job estimate (device_job_bytes) is what one mesh job holds on the card at
  * its peak, at a grid whose longest side has N cells (N = resolution). The
- * peak is the marching-tetrahedra phase of kernels/cuda_backend.cu (mc_run),
+ * peak is the marching-tetrahedra phase of kernels/cuda_backend.cu (mt_run),
  * counted from its allocations, over the points of volume_point_grid for a
  * square image whose solid is at most as deep as it is wide (inflate at
  * depth 1): P = (N+4)^2 (N+5) points (N cells and 4 more points an axis, an
@@ -41,7 +41,7 @@
  * (1716 MiB). fp16 saves 2 of the 14 bytes a point: the scans' offsets, not
  * the volume, dominate. (The first estimate, (N+1)^3 * s + N^3 for the volume
  * and case bytes, 122 MiB at N = 256, missed the 9 bytes a point of flags and
- * offsets that mc_run allocates: about 2.3 times too few bytes, so jobs_fit
+ * offsets that mt_run allocates: about 2.3 times too few bytes, so jobs_fit
  * promised 2.3 times too many jobs.) The GPU benchmark (make bench-gpu)
  * prints the measured peak over this estimate.
  *

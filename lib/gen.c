@@ -6,7 +6,7 @@
 #include <string.h>
 
 #include "alloc.h"
-#include "mc.h"
+#include "mt.h"
 #include "units.h"
 #include "volume.h"
 
@@ -181,7 +181,7 @@ int gen_stage_on(const orf_backend *b, const orf_field *fld, gen_stage_id s, int
         if (backend_volume_sample(b, fld, resolution, &vol, bf, e) != 0)
             return -1;
         t1 = units_now_ms();
-        rc = mc_voxels(&vol, m, e);
+        rc = mt_voxels(&vol, m, e);
         volume_free(&vol);
     } else {
         /* sampling and cutting are one call (on CUDA the volume stays on

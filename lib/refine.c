@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "mc.h"
+#include "mt.h"
 #include "normals.h"
 #include "smooth.h"
 #include "texture.h"

@@ -3,7 +3,7 @@
  * Two entry points, each a chain of calls into the rest of the library:
  *
  *   refine_from_field()  a field (field.h; the one mesh-gen cached) is
- *       sampled again at a finer grid (volume_sample) and cut (mc_extract),
+ *       sampled again at a finer grid (volume_sample) and cut (mt_extract),
  *       then smoothed (mesh_smooth_taubin). For REFINE_FINAL it is then
  *       decimated (mesh_decimate: to max_triangles, or to max_error), put in
  *       vertex-cache and vertex-fetch order, given smooth normals

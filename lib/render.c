@@ -28,8 +28,8 @@
 #include <omp.h>
 
 #include "backend.h"
-#include "render_pixel.h"
-#include "render_tri.h"
+#include "hd/render_pixel.h"
+#include "hd/render_tri.h"
 #include "units.h"
 #ifdef ORFEAS_CUDA
 #include "cuda_render.h"

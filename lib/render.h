@@ -2,7 +2,7 @@
  * pictures of an orf_mesh from a named view.
  *
  * The mesh is drawn with a z-buffer into a supersampled raster (samples x
- * samples per output pixel), shaded (lib/render_pixel.h: Lambert from a key
+ * samples per output pixel), shaded (lib/hd/render_pixel.h: Lambert from a key
  * light fixed to the camera, a little ambient, a rim light), and box-filtered
  * down. Surface colour is, in order of preference, the mesh texture sampled
  * bilinearly at the UVs (times the vertex colours when it has both), the
@@ -45,7 +45,7 @@
  *
  * Backends: with o->backend asking for CUDA (lib/backend.h), the raster and
  * the resolve run on the GPU (kernels/cuda_render.cu) from the same
- * per-triangle and per-sample code (lib/render_tri.h), giving the same
+ * per-triangle and per-sample code (lib/hd/render_tri.h), giving the same
  * picture byte for byte; the camera, the normals and the binning stay on the
  * CPU. A CUDA out-of-memory redoes the picture on the CPU, and o->facts says
  * so (backend "cpu", fallback "cuda_oom").

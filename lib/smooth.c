@@ -7,7 +7,7 @@
 #include <string.h>
 
 #include "alloc.h"
-#include "smooth_vertex.h"
+#include "hd/smooth_vertex.h"
 
 void smooth_adjacency_free(smooth_adjacency *a)
 {

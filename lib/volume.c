@@ -1,7 +1,7 @@
 /* volume.c - sampling a field's signed function on a regular grid. */
 #include "volume.h"
 
-#include "mc_cell.h"
+#include "hd/mt_cell.h"
 
 #include <math.h>
 #include <stdint.h>
@@ -183,7 +183,7 @@ int volume_sample(const orf_field *fld, int n, orf_volume *v, orf_err *e)
     int nx = v->nx, ny = v->ny, nz = v->nz;
     float x0 = v->x0, y0 = v->y0, z0 = v->z0, step = v->step;
     float *f = v->f;
-#pragma omp parallel for schedule(static) if (total >= MC_PARALLEL_POINTS)
+#pragma omp parallel for schedule(static) if (total >= MT_PARALLEL_POINTS)
     for (int j = 0; j < ny; j++) {
         for (int i = 0; i < nx; i++) {
             volume_column col;

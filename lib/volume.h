@@ -25,7 +25,7 @@
 
 #include "err.h"
 #include "field.h"
-#include "volume_point.h"
+#include "hd/volume_point.h"
 
 typedef struct orf_volume {
     int nx, ny, nz;        /* points along each axis (cells + 1) */

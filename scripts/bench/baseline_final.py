@@ -24,7 +24,7 @@ reported as it comes out: closed (every edge in exactly two triangles),
 edge_manifold, vertex_manifold, self_intersecting (and the number of
 intersecting triangle pairs), and watertight as Open3D's is_watertight()
 defines it (closed edge-manifold, vertex-manifold, not self-intersecting).
-The raw marching-cubes mesh gets the cheap tests only (mc_closed, ...): the
+The raw marching-cubes mesh gets the cheap tests only (mt_closed, ...): the
 self-intersection test takes minutes at 200k triangles.
 
 The micro-anchors time one Open3D call on a mesh FILE that Open3D reads
@@ -40,8 +40,8 @@ the record says how many vertices the file had and how many were timed.
              "field_size":320,"solver":"cg","repeat":R,"warmup":W,"ms_median":TOTAL,
              "ms_runs":[...],"ms_steps":{"load":..,"mask":..,"field":..,
              "volume":..,"mc":..,"o3d_mesh":..,"taubin":..,"decimate":..,
-             "normals":..},"grid":[nx,ny,nz],"mc_vertices":..,"mc_triangles":..,
-             "mc_closed":B,"mc_edge_manifold":B,"mc_vertex_manifold":B,
+             "normals":..},"grid":[nx,ny,nz],"mt_vertices":..,"mt_triangles":..,
+             "mt_closed":B,"mt_edge_manifold":B,"mt_vertex_manifold":B,
              "vertices":..,"triangles":..,"closed":B,"edge_manifold":B,
              "vertex_manifold":B,"self_intersecting":B,
              "self_intersecting_pairs":K,"watertight":B,"versions":{...}}
@@ -114,8 +114,8 @@ def final_once(path, a):
     mesh.compute_vertex_normals()
     t9 = time.perf_counter(); t["normals"] = t9 - t8
     t["total"] = t9 - t0
-    info = {"grid": list(volume.shape), "mc_vertices": int(len(verts)),
-            "mc_triangles": int(len(faces))}
+    info = {"grid": list(volume.shape), "mt_vertices": int(len(verts)),
+            "mt_triangles": int(len(faces))}
     return t, info, mesh, (verts, faces)
 
 
@@ -240,17 +240,17 @@ def main(argv):
         runs.append(t)
     m = rough.medians(runs)
     total = m.pop("total")
-    mc_mesh = to_o3d(verts, faces)
-    mc_topo = topology(mc_mesh, self_intersection=False)
+    mt_mesh = to_o3d(verts, faces)
+    mt_topo = topology(mt_mesh, self_intersection=False)
     topo = topology(mesh, self_intersection=not a.no_self_intersection)
     rec = {"pipeline": "python-skimage-scipy-open3d", "stage": "final", "image": a.image,
            "resolution": a.resolution, "max_triangles": a.max_triangles, "smooth": a.smooth,
            "field_size": a.field_size, "solver": a.solver, "repeat": a.repeat, "warmup": a.warmup,
            "ms_median": total, "ms_runs": [round(1000.0 * r["total"], 3) for r in runs],
            "ms_steps": m, "grid": info["grid"],
-           "mc_vertices": info["mc_vertices"], "mc_triangles": info["mc_triangles"],
-           "mc_closed": mc_topo["closed"], "mc_edge_manifold": mc_topo["edge_manifold"],
-           "mc_vertex_manifold": mc_topo["vertex_manifold"],
+           "mt_vertices": info["mt_vertices"], "mt_triangles": info["mt_triangles"],
+           "mt_closed": mt_topo["closed"], "mt_edge_manifold": mt_topo["edge_manifold"],
+           "mt_vertex_manifold": mt_topo["vertex_manifold"],
            "vertices": len(mesh.vertices), "triangles": len(mesh.triangles)}
     rec.update(topo)
     rec["versions"] = versions()
@@ -262,7 +262,7 @@ def main(argv):
               "self-intersecting pairs %s, watertight (Open3D) %s" % (
                   rec["pipeline"], a.resolution, total, a.repeat,
                   ", ".join("%s %.1f" % kv for kv in m.items()),
-                  rec["mc_triangles"], rec["triangles"], rec["closed"],
+                  rec["mt_triangles"], rec["triangles"], rec["closed"],
                   rec["self_intersecting_pairs"], rec["watertight"]))
     return 0
 

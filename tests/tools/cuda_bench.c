@@ -11,7 +11,7 @@
 
 #include "backend.h"
 #include "gen.h"
-#include "mc.h"
+#include "mt.h"
 #include "units.h"
 #include "volume.h"
 

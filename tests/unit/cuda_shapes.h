@@ -11,7 +11,7 @@
 
 #include "gen.h"
 #include "gen_shapes.h"
-#include "half_round.h"
+#include "hd/half_round.h"
 #include "volume.h"
 
 #define SHAPE_FIELDS 3
@@ -106,7 +106,7 @@ static inline int mesh_same_indices(const orf_mesh *a, const orf_mesh *b)
     return a->ntris == b->ntris && (a->ntris == 0 || memcmp(a->idx, b->idx, (size_t)a->ntris * 12) == 0);
 }
 
-/* Check the fp16 bound vertex by vertex: m32 and m16 are mc_extract of v
+/* Check the fp16 bound vertex by vertex: m32 and m16 are mt_extract of v
  * and of its half-rounded copy; vertex ids follow (point, edge dir) as in
  * mc.c, so each vertex's edge and end values are known. Returns the number
  * of vertices past their bound (half_edge_shift_bound of the edge times its
@@ -130,7 +130,7 @@ static inline size_t fp16_bound_violations(const orf_volume *v, const orf_mesh *
                         continue;
                     size_t q = ((size_t)(k + dk) * ny + (j + dj)) * nx + (i + di);
                     if ((v->f[p] > 0.0f) == (v->f[q] > 0.0f))
-                        continue; /* mc_point_edges: only edges that change sign */
+                        continue; /* mt_point_edges: only edges that change sign */
                     float a = v->f[p], b = v->f[q];
                     double s = fabs((double)a) + fabs((double)b);
                     if (s < *min_s)

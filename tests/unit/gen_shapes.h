@@ -80,14 +80,14 @@ typedef struct mcheck {
     double volume;
 } mcheck;
 
-typedef struct mc_edge_rec {
+typedef struct mt_edge_rec {
     uint64_t key;
     int dir;
-} mc_edge_rec;
+} mt_edge_rec;
 
-static int mc_edge_cmp(const void *a, const void *b)
+static int mt_edge_cmp(const void *a, const void *b)
 {
-    const mc_edge_rec *x = a, *y = b;
+    const mt_edge_rec *x = a, *y = b;
     if (x->key != y->key)
         return x->key < y->key ? -1 : 1;
     return x->dir - y->dir;
@@ -98,7 +98,7 @@ static inline mcheck mesh_check(const orf_mesh *m)
     mcheck c;
     memset(&c, 0, sizeof c);
     size_t ne = (size_t)m->ntris * 3;
-    mc_edge_rec *ed = malloc((ne ? ne : 1) * sizeof *ed);
+    mt_edge_rec *ed = malloc((ne ? ne : 1) * sizeof *ed);
     uint8_t *used = calloc(m->nverts ? m->nverts : 1, 1);
     for (uint32_t t = 0; t < m->ntris; t++) {
         const uint32_t *v = m->idx + 3 * (size_t)t;
@@ -126,7 +126,7 @@ static inline mcheck mesh_check(const orf_mesh *m)
             ed[3 * (size_t)t + k].dir = s < d;
         }
     }
-    qsort(ed, ne, sizeof *ed, mc_edge_cmp);
+    qsort(ed, ne, sizeof *ed, mt_edge_cmp);
     for (size_t i = 0; i < ne;) {
         size_t j = i;
         while (j < ne && ed[j].key == ed[i].key)

@@ -9,7 +9,7 @@
 #include "backend.h"
 #include "check.h"
 #include "cuda_shapes.h"
-#include "mc.h"
+#include "mt.h"
 #include "smooth.h"
 
 static void test_choose(void)
@@ -70,13 +70,13 @@ static void test_fallback(const orf_field *fld)
     orf_mesh ref, m;
     backend_facts f;
     orf_volume v;
-    CHECK(volume_sample(fld, 40, &v, &e) == 0 && mc_extract(&v, &ref, &e) == 0 && ref.ntris > 0,
+    CHECK(volume_sample(fld, 40, &v, &e) == 0 && mt_extract(&v, &ref, &e) == 0 && ref.ntris > 0,
           "CPU reference mesh of the disc (%u triangles)", ref.ntris);
 
-    CHECK(backend_choose("cpu", &b, &e) == 0 && backend_mc_extract(&b, &v, &m, &f, &e) == 0 &&
+    CHECK(backend_choose("cpu", &b, &e) == 0 && backend_mt_extract(&b, &v, &m, &f, &e) == 0 &&
               same_mesh(&m, &ref) && strcmp(f.backend, "cpu") == 0 && f.fallback[0] == 0 &&
               strcmp(f.precision, "fp32") == 0 && f.device_peak_bytes == 0,
-          "the cpu backend gives mc_extract's mesh and says backend cpu, no fallback");
+          "the cpu backend gives mt_extract's mesh and says backend cpu, no fallback");
     mesh_free(&m);
 
     setenv("ORFEAS_TEST_CUDA_OOM", "1", 1);
@@ -100,22 +100,22 @@ static void test_fallback(const orf_field *fld)
     /* the C hook: a CUDA backend without a device, the next stage fails */
     orf_backend c = {.kind = BACKEND_CUDA, .precision = DEVICE_PRECISION_FP16};
     backend_test_fail_next(1);
-    rc = backend_mc_extract(&c, &v, &m, &f, &e);
+    rc = backend_mt_extract(&c, &v, &m, &f, &e);
     CHECK(rc == 0 && same_mesh(&m, &ref) && strcmp(f.fallback, "cuda_oom") == 0 &&
               strcmp(f.precision, "fp32") == 0,
           "backend_test_fail_next: fallback on the CPU, which samples fp32");
     mesh_free(&m);
-    rc = backend_mc_extract(&b, &v, &m, &f, &e); /* b simulates; the counter must be spent */
+    rc = backend_mt_extract(&b, &v, &m, &f, &e); /* b simulates; the counter must be spent */
     mesh_free(&m);
-    CHECK(backend_choose("cpu", &b, &e) == 0 && backend_mc_extract(&b, &v, &m, &f, &e) == 0 &&
+    CHECK(backend_choose("cpu", &b, &e) == 0 && backend_mt_extract(&b, &v, &m, &f, &e) == 0 &&
               f.fallback[0] == 0,
           "the hook's count is spent after one stage");
     mesh_free(&m);
 
     /* smoothing: fallback, and the parameter errors stay errors */
     orf_mesh s1, s2;
-    mc_extract(&v, &s1, &e);
-    mc_extract(&v, &s2, &e);
+    mt_extract(&v, &s1, &e);
+    mt_extract(&v, &s2, &e);
     mesh_smooth_taubin(&s1, 3, SMOOTH_LAMBDA, SMOOTH_MU, &e);
     backend_test_fail_next(1);
     rc = backend_smooth_taubin(&c, &s2, 3, SMOOTH_LAMBDA, SMOOTH_MU, &f, &e);
@@ -129,7 +129,7 @@ static void test_fallback(const orf_field *fld)
 
     /* an error that is not an OOM is not hidden */
     orf_backend d = {.kind = BACKEND_CUDA};
-    rc = backend_mc_extract(&d, &v, &m, &f, &e);
+    rc = backend_mt_extract(&d, &v, &m, &f, &e);
     if (!device_cuda_built())
         CHECK(rc == -1 && strcmp(e.code, "unavailable") == 0 && m.nverts == 0,
               "CUDA forced in a build without it: unavailable, no CPU retry (%s)", e.message);
@@ -193,8 +193,8 @@ static void test_fp16_bound(const char *name, const orf_volume *v32)
         changed += v16.f[i] != v32->f[i];
     orf_mesh a, b;
     orf_err e;
-    mc_extract(v32, &a, &e);
-    mc_extract(&v16, &b, &e);
+    mt_extract(v32, &a, &e);
+    mt_extract(&v16, &b, &e);
     CHECK(changed > 0 && a.nverts == b.nverts && a.ntris == b.ntris && mesh_same_indices(&a, &b),
           "fp16 %s: same topology (%u vertices, %u triangles; %zu of %zu samples changed)", name,
           a.nverts, a.ntris, changed, np);

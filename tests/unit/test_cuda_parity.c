@@ -3,7 +3,7 @@
  * (vertex and triangle counts, the same triangles), positions within 1e-4 of
  * the bounding-box diagonal (the kernels are built to give the CPU's floats,
  * so the difference is expected to be 0), fp16 equal to the CPU emulation of
- * fp16 storage and within the bound of kernels/half_round.h; the
+ * fp16 storage and within the bound of lib/hd/half_round.h; the
  * out-of-memory path frees everything and falls back. The renderer: the CUDA
  * picture is the CPU picture byte for byte (texture, vertex colours,
  * computed normals, perspective and ortho, a sheet of a non-square size,
@@ -21,7 +21,7 @@
 #include "backend.h"
 #include "check.h"
 #include "cuda_shapes.h"
-#include "mc.h"
+#include "mt.h"
 #include "render.h"
 #include "smooth.h"
 #ifdef ORFEAS_CUDA
@@ -65,8 +65,8 @@ static void parity_volume(const char *name, const orf_volume *v)
     memset(&m, 0, sizeof m);
     memset(&m16, 0, sizeof m16);
     memset(&ref16, 0, sizeof ref16);
-    mc_extract(v, &ref, &e);
-    int rc = skip_reason ? -1 : backend_mc_extract(&gpu, v, &m, &f, &e);
+    mt_extract(v, &ref, &e);
+    int rc = skip_reason ? -1 : backend_mt_extract(&gpu, v, &m, &f, &e);
     PCHECK(rc == 0 && ran_on_gpu(&f) && m.nverts == ref.nverts && m.ntris == ref.ntris,
            "parity mc %s: same counts on cuda (%u vertices, %u triangles)", name, ref.nverts, ref.ntris);
     PCHECK(rc == 0 && close_mesh(&ref, &m, &shift),
@@ -79,8 +79,8 @@ static void parity_volume(const char *name, const orf_volume *v)
     v16.f = malloc(np * sizeof(float));
     memcpy(v16.f, v->f, np * sizeof(float));
     backend_volume_round_half(&v16);
-    mc_extract(&v16, &ref16, &e);
-    rc = skip_reason ? -1 : backend_mc_extract(&gpu16, v, &m16, &f, &e);
+    mt_extract(&v16, &ref16, &e);
+    rc = skip_reason ? -1 : backend_mt_extract(&gpu16, v, &m16, &f, &e);
     PCHECK(rc == 0 && ran_on_gpu(&f) && strcmp(f.precision, "fp16") == 0 && close_mesh(&ref16, &m16, &shift),
            "parity mc fp16 %s: equals the CPU emulation of fp16 storage (max shift %.3g)", name, shift);
     double max_cells = -1, min_s = 0;
@@ -92,8 +92,8 @@ static void parity_volume(const char *name, const orf_volume *v)
 
     /* Taubin on the CPU reference mesh */
     orf_mesh s1, s2;
-    mc_extract(v, &s1, &e);
-    mc_extract(v, &s2, &e);
+    mt_extract(v, &s1, &e);
+    mt_extract(v, &s2, &e);
     mesh_smooth_taubin(&s1, SMOOTH_ITERATIONS, SMOOTH_LAMBDA, SMOOTH_MU, &e);
     rc = skip_reason ? -1 : backend_smooth_taubin(&gpu, &s2, SMOOTH_ITERATIONS, SMOOTH_LAMBDA, SMOOTH_MU, &f, &e);
     PCHECK(rc == 0 && ran_on_gpu(&f) && close_mesh(&s1, &s2, &shift),
@@ -134,7 +134,7 @@ static void parity_field(const char *name, const orf_field *fld, int n)
     volume_free(&w);
     orf_mesh ref, m;
     double shift = -1;
-    mc_extract(&v, &ref, &e);
+    mt_extract(&v, &ref, &e);
     memset(&m, 0, sizeof m);
     rc = skip_reason ? -1 : backend_extract(&gpu, fld, n, &m, &f, &e);
     PCHECK(rc == 0 && ran_on_gpu(&f) && close_mesh(&ref, &m, &shift),

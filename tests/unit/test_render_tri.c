@@ -1,4 +1,4 @@
-/* test_render_tri.c - the shared raster arithmetic of lib/render_tri.h, on
+/* test_render_tri.c - the shared raster arithmetic of lib/hd/render_tri.h, on
  * the host: what lets the CUDA rasteriser (all bin entries at once, in any
  * order, atomicMin) give the CPU's picture.
  *   - rp_depth_key orders samples "nearer wins, ties to the lower index"
@@ -15,7 +15,7 @@
 #include <string.h>
 
 #include "check.h"
-#include "render_tri.h"
+#include "hd/render_tri.h"
 
 static uint64_t rng = 88172645463325252ull;
 static uint32_t rnd(void)

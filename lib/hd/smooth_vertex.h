@@ -1,8 +1,8 @@
-/* smooth_vertex.h - the per-vertex step of umbrella (uniform Laplacian)
+/* hd/smooth_vertex.h - the per-vertex step of umbrella (uniform Laplacian)
  * smoothing, shared by the CPU loop in smooth.c and any GPU kernel.
  *
  * Plain C99 with no library calls, so a .cu file can include it as is
- * (define SMOOTH_VERTEX_QUALIFIERS as `__host__ __device__ static inline`
+ * (define ORF_HD as `__host__ __device__ static inline`
  * before including it there).
  *
  * One step moves vertex v toward (factor > 0) or away from (factor < 0) the
@@ -11,16 +11,14 @@
  * no neighbours (kept fixed) is copied. The sum runs in the stored order, so
  * the result does not depend on how many threads run the loop.
  */
-#ifndef ORFEAS_SMOOTH_VERTEX_H
-#define ORFEAS_SMOOTH_VERTEX_H
+#ifndef ORFEAS_HD_SMOOTH_VERTEX_H
+#define ORFEAS_HD_SMOOTH_VERTEX_H
 
 #include <stdint.h>
 
-#ifndef SMOOTH_VERTEX_QUALIFIERS
-#define SMOOTH_VERTEX_QUALIFIERS static inline
-#endif
+#include "hd/hd.h"
 
-SMOOTH_VERTEX_QUALIFIERS void smooth_vertex_step(const float *in, float *out, const uint32_t *start,
+ORF_HD void smooth_vertex_step(const float *in, float *out, const uint32_t *start,
                                                  const uint32_t *count, const uint32_t *nbr,
                                                  uint32_t v, float factor)
 {

@@ -1,4 +1,4 @@
-/* test_mc.c - marching tetrahedra and voxel faces on random and simple volumes. */
+/* test_mt.c - marching tetrahedra and voxel faces on random and simple volumes. */
 #include <omp.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -6,8 +6,8 @@
 
 #include "check.h"
 #include "gen_shapes.h"
-#include "mc.h"
-#include "mc_cell.h"
+#include "mt.h"
+#include "hd/mt_cell.h"
 
 static uint64_t rng = 88172645463325252ull;
 static double rnd(void)
@@ -63,7 +63,7 @@ int main(void)
         random_volume(&v, 12 + trial % 13, trial < 20 ? 0.02 : trial < 40 ? 0.2 : 4.0);
         orf_mesh m;
         orf_err e;
-        if (mc_extract(&v, &m, &e) != 0) {
+        if (mt_extract(&v, &m, &e) != 0) {
             all_tight = 0;
             volume_free(&v);
             continue;
@@ -81,7 +81,7 @@ int main(void)
                 all_pos = 0;
         }
         mesh_free(&m);
-        if (mc_voxels(&v, &m, &e) == 0 && m.ntris) {
+        if (mt_voxels(&v, &m, &e) == 0 && m.ntris) {
             mcheck c = mesh_check(&m);
             if (!c.watertight || c.degenerate || c.unused_verts) {
                 all_vox = 0;
@@ -115,7 +115,7 @@ int main(void)
                     v.f[((size_t)k * n + j) * n + i] = 0.4f - sqrtf(x * x + y * y + z * z);
                 }
         orf_mesh m;
-        mc_extract(&v, &m, NULL);
+        mt_extract(&v, &m, NULL);
         mcheck c = mesh_check(&m);
         double ideal = 4.0 / 3.0 * M_PI * 0.4 * 0.4 * 0.4;
         CHECK(c.watertight && fabs(c.volume - ideal) / ideal < 0.02,
@@ -138,13 +138,13 @@ int main(void)
     {
         orf_volume v;
         random_volume(&v, 140, 0.05);
-        CHECK((long)v.nx * v.ny * v.nz >= MC_PARALLEL_POINTS, "grid of %d x %d x %d points runs in parallel",
+        CHECK((long)v.nx * v.ny * v.nz >= MT_PARALLEL_POINTS, "grid of %d x %d x %d points runs in parallel",
               v.nx, v.ny, v.nz);
         orf_mesh a, b;
         omp_set_num_threads(1);
-        mc_extract(&v, &a, NULL);
+        mt_extract(&v, &a, NULL);
         omp_set_num_threads(2);
-        mc_extract(&v, &b, NULL);
+        mt_extract(&v, &b, NULL);
         CHECK(a.ntris > 0 && a.nverts == b.nverts && a.ntris == b.ntris &&
                   memcmp(a.pos, b.pos, (size_t)a.nverts * 12) == 0 &&
                   memcmp(a.idx, b.idx, (size_t)a.ntris * 12) == 0,
@@ -168,14 +168,14 @@ int main(void)
         v.f[(2 * 6 + 2) * 6 + 2] = 1;
         v.f[(2 * 6 + 3) * 6 + 3] = 1; /* edge contact */
         orf_mesh m;
-        mc_voxels(&v, &m, NULL);
+        mt_voxels(&v, &m, NULL);
         mcheck c = mesh_check(&m);
         CHECK(c.watertight, "voxels touching along an edge: edge-manifold (%zu bad edges)",
               c.bad_edges);
         mesh_free(&m);
         v.f[(2 * 6 + 3) * 6 + 3] = -1;
         v.f[(3 * 6 + 3) * 6 + 3] = 1; /* corner contact */
-        mc_voxels(&v, &m, NULL);
+        mt_voxels(&v, &m, NULL);
         c = mesh_check(&m);
         CHECK(c.watertight, "voxels touching at a corner: watertight (%zu bad edges)",
               c.bad_edges);

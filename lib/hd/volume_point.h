@@ -1,4 +1,4 @@
-/* volume_point.h - the per-point arithmetic of volume sampling, shared by
+/* hd/volume_point.h - the per-point arithmetic of volume sampling, shared by
  * the CPU loop in volume.c and the CUDA kernel in kernels/, so the two paths
  * compute the same float for every grid point.
  *
@@ -14,17 +14,13 @@
  * CUDA kernel both call these functions (test_cuda_parity compares the two
  * paths' volumes value for value on a GPU).
  */
-#ifndef ORFEAS_VOLUME_POINT_H
-#define ORFEAS_VOLUME_POINT_H
+#ifndef ORFEAS_HD_VOLUME_POINT_H
+#define ORFEAS_HD_VOLUME_POINT_H
 
 #include <math.h>
 #include <stddef.h>
 
-#ifdef __CUDACC__
-#define VOLUME_POINT_INLINE static __host__ __device__ inline
-#else
-#define VOLUME_POINT_INLINE static inline
-#endif
+#include "hd/hd.h"
 
 /* The solid's function, by the field's shape:
  *   VOLUME_SLAB       min(k sd, (top - z)(z - bot)): extrude and relief,
@@ -64,7 +60,7 @@ typedef struct volume_column {
 /* Bilinear sample of the view's arrays at model (x, y); beyond the grid,
  * sd falls off by the distance outside so it stays continuous (and q
  * keeps its value at the nearest edge cell). */
-VOLUME_POINT_INLINE void volume_column_at(const volume_field_view *fld, float x, float y,
+ORF_HD void volume_column_at(const volume_field_view *fld, float x, float y,
                                           volume_column *col)
 {
     float L = (float)(fld->img_w > fld->img_h ? fld->img_w : fld->img_h);
@@ -109,7 +105,7 @@ VOLUME_POINT_INLINE void volume_column_at(const volume_field_view *fld, float x,
 }
 
 /* The solid's function at height z over a column: positive inside. */
-VOLUME_POINT_INLINE float volume_point_value(const volume_field_view *fld, const volume_column *col,
+ORF_HD float volume_point_value(const volume_field_view *fld, const volume_column *col,
                                              float z)
 {
     if (fld->shape == VOLUME_DOME)

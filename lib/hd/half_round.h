@@ -1,4 +1,4 @@
-/* half_round.h - IEEE binary16 ("half", fp16) conversion in plain C, shared
+/* hd/half_round.h - IEEE binary16 ("half", fp16) conversion in plain C, shared
  * by the CUDA kernels (fp16 volume storage) and the CPU (the emulation the
  * unit tests check the fp16 bound with), so both round every sample the
  * same way, bit for bit.
@@ -19,29 +19,25 @@
  *                              sign-preserving rule).
  * The vertex bound that follows is half_edge_shift_bound() below.
  */
-#ifndef ORFEAS_HALF_ROUND_H
-#define ORFEAS_HALF_ROUND_H
+#ifndef ORFEAS_HD_HALF_ROUND_H
+#define ORFEAS_HD_HALF_ROUND_H
 
 #include <stdint.h>
 #include <string.h>
 
-#ifdef __CUDACC__
-#define HALF_INLINE static __host__ __device__ inline
-#else
-#define HALF_INLINE static inline
-#endif
+#include "hd/hd.h"
 
 #define HALF_REL_ERROR 4.8828125e-4   /* 2^-11: unit roundoff of binary16 */
 #define HALF_ABS_ERROR 5.9604644775390625e-8 /* 2^-24: smallest subnormal */
 
-HALF_INLINE uint32_t half_float_bits(float x)
+ORF_HD uint32_t half_float_bits(float x)
 {
     uint32_t u;
     memcpy(&u, &x, sizeof u);
     return u;
 }
 
-HALF_INLINE float half_bits_float(uint32_t u)
+ORF_HD float half_bits_float(uint32_t u)
 {
     float x;
     memcpy(&x, &u, sizeof x);
@@ -50,7 +46,7 @@ HALF_INLINE float half_bits_float(uint32_t u)
 
 /* float -> binary16 bits: round to nearest even, sign-preserving for
  * positive values, saturating (see above). */
-HALF_INLINE uint16_t half_from_float(float x)
+ORF_HD uint16_t half_from_float(float x)
 {
     uint32_t u = half_float_bits(x);
     uint32_t sign = (u >> 16) & 0x8000u, a = u & 0x7fffffffu, h;
@@ -81,7 +77,7 @@ HALF_INLINE uint16_t half_from_float(float x)
 }
 
 /* binary16 bits -> float, exact. */
-HALF_INLINE float half_to_float(uint16_t hb)
+ORF_HD float half_to_float(uint16_t hb)
 {
     uint32_t sign = (uint32_t)(hb & 0x8000u) << 16, e = (hb >> 10) & 0x1fu, m = hb & 0x3ffu;
     if (e == 0) {
@@ -94,7 +90,7 @@ HALF_INLINE float half_to_float(uint16_t hb)
 }
 
 /* What a sample becomes after fp16 storage. */
-HALF_INLINE float half_round(float x)
+ORF_HD float half_round(float x)
 {
     return half_to_float(half_from_float(x));
 }
@@ -110,10 +106,10 @@ HALF_INLINE float half_round(float x)
  *     (2^-12 + 2^-24 / S) (1 + 2^-9)
  * of the edge: with the volume of volume.h at 256 cells (S about 0.002
  * model units near the surface) about 2.8e-4 of a cell per axis, at most
- * sqrt(3) times that in distance. The clamp of mc_edge_t to
+ * sqrt(3) times that in distance. The clamp of mt_edge_t to
  * [1e-3, 1 - 1e-3] cannot increase the distance. Returns 1 (the whole edge)
  * when S is too small for the formula to say anything. */
-HALF_INLINE double half_edge_shift_bound(float a, float b)
+ORF_HD double half_edge_shift_bound(float a, float b)
 {
     double S = (a < 0 ? -(double)a : (double)a) + (b < 0 ? -(double)b : (double)b);
     double u = HALF_REL_ERROR, eta = HALF_ABS_ERROR;

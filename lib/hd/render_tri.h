@@ -1,10 +1,10 @@
-/* render_tri.h - the per-triangle and per-sample work of the software
+/* hd/render_tri.h - the per-triangle and per-sample work of the software
  * rasteriser, shared by the CPU path (lib/render.c) and the CUDA kernels
  * (kernels/cuda_render.cu), which include this same file: one definition of
  * the triangle set-up, coverage, depth, depth test, attribute interpolation
  * and pixel resolve, two backends.
  *
- * Like render_pixel.h: static inline functions on plain data, RP_HD in front
+ * Like render_pixel.h: static inline functions on plain data, ORF_HD in front
  * (`__host__ __device__` under nvcc), no allocation. The kernels are built
  * with --fmad=false, so every float and double operation here rounds the same
  * on both sides and the pictures are the same bytes.
@@ -18,15 +18,15 @@
  * time, the GPU all at once with atomicMin). An empty sample holds
  * RP_KEY_EMPTY, whose index half is RP_NO_TRI.
  */
-#ifndef ORFEAS_RENDER_TRI_H
-#define ORFEAS_RENDER_TRI_H
+#ifndef ORFEAS_HD_RENDER_TRI_H
+#define ORFEAS_HD_RENDER_TRI_H
 
 #include <float.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
 
-#include "render_pixel.h"
+#include "hd/render_pixel.h"
 
 #define RP_NO_TRI 0xFFFFFFFFu                  /* index half of an empty sample */
 #define RP_KEY_EMPTY 0xFFFFFFFFFFFFFFFFull      /* key of an empty sample */
@@ -48,7 +48,7 @@ typedef struct rp_vtx {
  * nearer is smaller (-0 counted as +0, so equal depths tie), the low 32 bits
  * t, so equal depths go to the lower index. A q that can never win (NaN or
  * -inf) gives RP_KEY_EMPTY. */
-static inline RP_HD uint64_t rp_depth_key(float q, uint32_t t)
+ORF_HD uint64_t rp_depth_key(float q, uint32_t t)
 {
     if (!(q >= -FLT_MAX))
         return RP_KEY_EMPTY;
@@ -66,7 +66,7 @@ static inline RP_HD uint64_t rp_depth_key(float q, uint32_t t)
 
 /* Keep the smaller of *p and k. One thread per band on the CPU; on the GPU,
  * where triangles overlap in parallel, an atomic minimum. */
-static inline RP_HD void rp_key_min(uint64_t *p, uint64_t k)
+ORF_HD void rp_key_min(uint64_t *p, uint64_t k)
 {
 #ifdef __CUDA_ARCH__
     atomicMin((unsigned long long *)p, (unsigned long long)k);
@@ -93,7 +93,7 @@ typedef struct rp_tri {
  * rows [row0, row1) of a raster sw samples wide: 1 when it covers a sample
  * box there, 0 when it is degenerate (zero area in fixed point) or outside.
  * Vertex order does not matter: it is made positive inside here. */
-static inline RP_HD int rp_tri_setup(const rp_vtx *a, const rp_vtx *b, const rp_vtx *d, long long sw,
+ORF_HD int rp_tri_setup(const rp_vtx *a, const rp_vtx *b, const rp_vtx *d, long long sw,
                                      long long row0, long long row1, rp_tri *T)
 {
     long long area = rp_edge(a->x, a->y, b->x, b->y, d->x, d->y);
@@ -153,7 +153,7 @@ static inline RP_HD int rp_tri_setup(const rp_vtx *a, const rp_vtx *b, const rp_
  * every covered sample keeps the smaller of its key and t's. The depth key
  * is stepped along each row in float from the row's start, stepped down the
  * rows in double from (x0, y0): the set-up's row range fixes every value. */
-static inline RP_HD void rp_tri_draw(const rp_tri *T, uint32_t t, uint64_t *keys, size_t sw)
+ORF_HD void rp_tri_draw(const rp_tri *T, uint32_t t, uint64_t *keys, size_t sw)
 {
     long long r0 = T->r[0], r1 = T->r[1], r2 = T->r[2];
     const long long dx0 = T->dx[0], dx1 = T->dx[1], dx2 = T->dx[2];
@@ -174,7 +174,7 @@ static inline RP_HD void rp_tri_draw(const rp_tri *T, uint32_t t, uint64_t *keys
 /* The band of bin entry k: the b in [0, nbands) with band_start[b] <= k <
  * band_start[b + 1], for band offsets band_start[0..nbands] that grow
  * (band_start[0] = 0, empty bands allowed) and k < band_start[nbands]. */
-static inline RP_HD uint32_t rp_band_of(const uint32_t *band_start, uint32_t nbands, uint64_t k)
+ORF_HD uint32_t rp_band_of(const uint32_t *band_start, uint32_t nbands, uint64_t k)
 {
     uint32_t lo = 0, hi = nbands; /* band_start[lo] <= k < band_start[hi] */
     while (hi - lo > 1) {
@@ -207,7 +207,7 @@ typedef struct rp_scene {
 /* The colour of triangle t at sample-space point (px, py) (float samples):
  * perspective-correct barycentrics, normal (flipped on a back face),
  * texture times vertex colours, neutral grey without either, rp_shade. */
-static inline RP_HD void rp_shade_point(const rp_scene *S, uint32_t t, float px, float py, float rgb[3])
+ORF_HD void rp_shade_point(const rp_scene *S, uint32_t t, float px, float py, float rgb[3])
 {
     const uint32_t *ix = S->idx + 3 * (size_t)t;
     const rp_vtx *s0 = &S->sv[ix[0]], *s1 = &S->sv[ix[1]], *s2 = &S->sv[ix[2]];
@@ -259,7 +259,7 @@ static inline RP_HD void rp_shade_point(const rp_scene *S, uint32_t t, float px,
  * that hit the same triangle are shaded once at their mean position (a pixel
  * wholly on one triangle once at its centre), then box-filtered with the
  * background (rp_resolve). */
-static inline RP_HD void rp_resolve_pixel(const rp_scene *S, int px, int py, uint8_t out[4])
+ORF_HD void rp_resolve_pixel(const rp_scene *S, int px, int py, uint8_t out[4])
 {
     const int ss = S->ss, n = ss * ss;
     const size_t sw = (size_t)S->sw;

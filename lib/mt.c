@@ -1,20 +1,20 @@
-/* mc.c - marching tetrahedra (deterministic, OpenMP by slab) and voxel faces. */
-#include "mc.h"
+/* mt.c - marching tetrahedra (deterministic, OpenMP by slab) and voxel faces. */
+#include "mt.h"
 
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "alloc.h"
-#include "mc_cell.h"
+#include "hd/mt_cell.h"
 
-/* A chunk is MC_CHUNK consecutive points of a row. Where the 0/1 inside
+/* A chunk is MT_CHUNK consecutive points of a row. Where the 0/1 inside
  * flags of the chunk's points and of their +1 neighbours along x, y and z
  * (9 points in each of 4 rows) are all equal, no edge of the chunk's points
  * crosses and no cell of the chunk is cut: the three passes skip it. Inside
  * and far outside a solid that is most of the grid, so the passes cost about
  * the surface, not the volume. */
-#define MC_CHUNK 8
+#define MT_CHUNK 8
 
 static inline uint64_t load8(const uint8_t *p)
 {
@@ -33,7 +33,7 @@ static inline int chunk_busy(const uint8_t *in, long p, long dy, long dz)
     return ((a0 ^ a1) | (a0 ^ b0) | (a0 ^ b1) | (a0 ^ c0) | (a0 ^ c1) | (a0 ^ d0) | (a0 ^ d1)) != 0;
 }
 
-int mc_extract(const orf_volume *v, orf_mesh *m, orf_err *e)
+int mt_extract(const orf_volume *v, orf_mesh *m, orf_err *e)
 {
     memset(m, 0, sizeof *m);
     int nx = v->nx, ny = v->ny, nz = v->nz;
@@ -42,7 +42,7 @@ int mc_extract(const orf_volume *v, orf_mesh *m, orf_err *e)
     size_t slab = (size_t)nx * (size_t)ny, npts = slab * (size_t)nz;
     /* chunks per row: whole chunks whose 9th point is in the row, then one
      * partial chunk always treated as busy */
-    int nfull = (nx - 1) / MC_CHUNK, nch = (nx + MC_CHUNK - 1) / MC_CHUNK;
+    int nfull = (nx - 1) / MT_CHUNK, nch = (nx + MT_CHUNK - 1) / MT_CHUNK;
     size_t nrows = (size_t)ny * (size_t)nz;
     uint8_t *bits = malloc(npts);
     uint8_t *in = malloc(npts + 16);
@@ -57,13 +57,13 @@ int mc_extract(const orf_volume *v, orf_mesh *m, orf_err *e)
     }
     const float *f = v->f;
     long sy = nx, sz = (long)slab;
-#pragma omp parallel for schedule(static) if (npts >= MC_PARALLEL_POINTS)
+#pragma omp parallel for schedule(static) if (npts >= MT_PARALLEL_POINTS)
     for (long p = 0; p < (long)npts; p++)
         in[p] = f[p] > 0.0f;
     memset(in + npts, 0, 16);
     /* pass 1: busy chunks; crossing edges per point, vertices and triangles
      * per slab */
-#pragma omp parallel for schedule(static) if (npts >= MC_PARALLEL_POINTS)
+#pragma omp parallel for schedule(static) if (npts >= MT_PARALLEL_POINTS)
     for (int k = 0; k < nz; k++) {
         uint64_t nv = 0, nt = 0;
         long dz = k < nz - 1 ? sz : 0;
@@ -72,7 +72,7 @@ int mc_extract(const orf_volume *v, orf_mesh *m, orf_err *e)
             size_t row = (size_t)k * (size_t)ny + (size_t)j;
             uint8_t *rb = busy + row * (size_t)nch;
             for (int c = 0; c < nch; c++) {
-                int i0 = c * MC_CHUNK, i1 = i0 + MC_CHUNK < nx ? i0 + MC_CHUNK : nx;
+                int i0 = c * MT_CHUNK, i1 = i0 + MT_CHUNK < nx ? i0 + MT_CHUNK : nx;
                 size_t p0 = row * (size_t)nx + (size_t)i0;
                 if (c < nfull && !chunk_busy(in, (long)p0, dy, dz)) {
                     rb[c] = 0;
@@ -81,11 +81,11 @@ int mc_extract(const orf_volume *v, orf_mesh *m, orf_err *e)
                 rb[c] = 1;
                 for (int i = i0; i < i1; i++) {
                     size_t p = p0 + (size_t)(i - i0);
-                    unsigned b = mc_point_edges(in, nx, ny, nz, i, j, k, (long)p);
+                    unsigned b = mt_point_edges(in, nx, ny, nz, i, j, k, (long)p);
                     bits[p] = (uint8_t)b;
-                    nv += mc_bitcount7(b);
+                    nv += mt_bitcount7(b);
                     if (i < nx - 1 && j < ny - 1 && k < nz - 1) {
-                        unsigned ci = mc_cell_index(in, (long)p, sy, sz);
+                        unsigned ci = mt_cell_index(in, (long)p, sy, sz);
                         nt += mt_tri_count[ci];
                     }
                 }
@@ -113,7 +113,7 @@ int mc_extract(const orf_volume *v, orf_mesh *m, orf_err *e)
     float step = v->step;
     /* pass 2: vertex ids and positions (base[] is only read where bits[] is
      * set, which is only in busy chunks) */
-#pragma omp parallel for schedule(static) if (npts >= MC_PARALLEL_POINTS)
+#pragma omp parallel for schedule(static) if (npts >= MT_PARALLEL_POINTS)
     for (int k = 0; k < nz; k++) {
         uint32_t id = (uint32_t)vcount[k];
         for (int j = 0; j < ny; j++) {
@@ -122,7 +122,7 @@ int mc_extract(const orf_volume *v, orf_mesh *m, orf_err *e)
             for (int c = 0; c < nch; c++) {
                 if (!rb[c])
                     continue;
-                int i0 = c * MC_CHUNK, i1 = i0 + MC_CHUNK < nx ? i0 + MC_CHUNK : nx;
+                int i0 = c * MT_CHUNK, i1 = i0 + MT_CHUNK < nx ? i0 + MT_CHUNK : nx;
                 for (int i = i0; i < i1; i++) {
                     size_t p = row * (size_t)nx + (size_t)i;
                     base[p] = id;
@@ -134,7 +134,7 @@ int mc_extract(const orf_volume *v, orf_mesh *m, orf_err *e)
                         size_t q = ((size_t)(k + dk) * (size_t)ny + (size_t)(j + dj)) *
                                        (size_t)nx +
                                    (size_t)(i + di);
-                        float t = mc_edge_t(f[p], f[q]);
+                        float t = mt_edge_t(f[p], f[q]);
                         pos[3 * (size_t)id + 0] = v->x0 + ((float)i + t * (float)di) * step;
                         pos[3 * (size_t)id + 1] = v->y0 + ((float)j + t * (float)dj) * step;
                         pos[3 * (size_t)id + 2] = v->z0 + ((float)k + t * (float)dk) * step;
@@ -145,7 +145,7 @@ int mc_extract(const orf_volume *v, orf_mesh *m, orf_err *e)
         }
     }
     /* pass 3: triangles */
-#pragma omp parallel for schedule(static) if (npts >= MC_PARALLEL_POINTS)
+#pragma omp parallel for schedule(static) if (npts >= MT_PARALLEL_POINTS)
     for (int k = 0; k < nz - 1; k++) {
         size_t t = (size_t)tcount[k];
         for (int j = 0; j < ny - 1; j++) {
@@ -154,10 +154,10 @@ int mc_extract(const orf_volume *v, orf_mesh *m, orf_err *e)
             for (int c = 0; c < nch; c++) {
                 if (!rb[c])
                     continue;
-                int i0 = c * MC_CHUNK, i1 = i0 + MC_CHUNK < nx - 1 ? i0 + MC_CHUNK : nx - 1;
+                int i0 = c * MT_CHUNK, i1 = i0 + MT_CHUNK < nx - 1 ? i0 + MT_CHUNK : nx - 1;
                 for (int i = i0; i < i1; i++) {
                     size_t p0 = row * (size_t)nx + (size_t)i;
-                    unsigned ci = mc_cell_index(in, (long)p0, sy, sz);
+                    unsigned ci = mt_cell_index(in, (long)p0, sy, sz);
                     unsigned nt = mt_tri_count[ci];
                     if (!nt)
                         continue;
@@ -168,7 +168,7 @@ int mc_extract(const orf_volume *v, orf_mesh *m, orf_err *e)
                                     (size_t)(j + (int)(lo >> 1 & 1))) *
                                        (size_t)nx +
                                    (size_t)(i + (int)(lo & 1));
-                        idx[3 * t + a] = mc_edge_vertex(base[p], bits[p], dir);
+                        idx[3 * t + a] = mt_edge_vertex(base[p], bits[p], dir);
                     }
                     t += nt;
                 }
@@ -259,7 +259,7 @@ static int well_compose(uint8_t *o, int X, int Y, int Z)
     return total;
 }
 
-int mc_voxels(const orf_volume *v, orf_mesh *m, orf_err *e)
+int mt_voxels(const orf_volume *v, orf_mesh *m, orf_err *e)
 {
     memset(m, 0, sizeof *m);
     if (!v->f || v->nx < 1 || v->ny < 1 || v->nz < 1)

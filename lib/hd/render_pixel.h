@@ -1,9 +1,9 @@
-/* render_pixel.h - the per-pixel arithmetic of the software rasteriser, shared
+/* hd/render_pixel.h - the per-pixel arithmetic of the software rasteriser, shared
  * by the CPU path (lib/render.c) and the CUDA kernels (kernels/cuda_render.cu,
- * through lib/render_tri.h): one definition of the shading, two backends.
+ * through lib/hd/render_tri.h): one definition of the shading, two backends.
  *
  * Everything here is a static inline function on plain floats and bytes, with
- * no allocation, no libc beyond <math.h>, and RP_HD in front (which is
+ * no allocation, no libc beyond <math.h>, and ORF_HD (hd/hd.h) in front (which is
  * `__host__ __device__` under nvcc and nothing in C).
  *
  * Spaces: "view space" is the camera's frame, +x right on screen, +y up on
@@ -13,17 +13,13 @@
  * a key light from the upper left in front, a soft ambient term, and a rim
  * light that brightens surfaces seen edge-on (it outlines the silhouette).
  */
-#ifndef ORFEAS_RENDER_PIXEL_H
-#define ORFEAS_RENDER_PIXEL_H
+#ifndef ORFEAS_HD_RENDER_PIXEL_H
+#define ORFEAS_HD_RENDER_PIXEL_H
 
 #include <math.h>
 #include <stdint.h>
 
-#ifdef __CUDACC__
-#define RP_HD __host__ __device__
-#else
-#define RP_HD
-#endif
+#include "hd/hd.h"
 
 /* Light rig (view space). The key direction is normalised at use. */
 #define RP_AMBIENT 0.22f
@@ -37,13 +33,13 @@
 #define RP_NEUTRAL_G 0.80f
 #define RP_NEUTRAL_B 0.83f
 
-static inline RP_HD float rp_clamp01(float x) { return x < 0.0f ? 0.0f : (x > 1.0f ? 1.0f : x); }
+ORF_HD float rp_clamp01(float x) { return x < 0.0f ? 0.0f : (x > 1.0f ? 1.0f : x); }
 
 /* Float in [0, 1] to a byte, rounded. */
-static inline RP_HD uint8_t rp_to_u8(float x) { return (uint8_t)(rp_clamp01(x) * 255.0f + 0.5f); }
+ORF_HD uint8_t rp_to_u8(float x) { return (uint8_t)(rp_clamp01(x) * 255.0f + 0.5f); }
 
 /* Normalise (x, y, z) in place; a zero vector becomes (0, 0, 1). */
-static inline RP_HD void rp_normalize3(float v[3])
+ORF_HD void rp_normalize3(float v[3])
 {
     float l2 = v[0] * v[0] + v[1] * v[1] + v[2] * v[2];
     if (!(l2 > 1e-30f)) {
@@ -57,7 +53,7 @@ static inline RP_HD void rp_normalize3(float v[3])
 /* The light that reaches a surface with unit view-space normal n (facing the
  * viewer: the caller flips normals of back-facing triangles), as a factor on
  * the albedo, and the additive rim term (white), written to *rim. */
-static inline RP_HD float rp_light(const float n[3], float *rim)
+ORF_HD float rp_light(const float n[3], float *rim)
 {
     const float kl = 1.0f / sqrtf(RP_KEY_X * RP_KEY_X + RP_KEY_Y * RP_KEY_Y + RP_KEY_Z * RP_KEY_Z);
     float ndl = (n[0] * RP_KEY_X + n[1] * RP_KEY_Y + n[2] * RP_KEY_Z) * kl;
@@ -70,7 +66,7 @@ static inline RP_HD float rp_light(const float n[3], float *rim)
 
 /* Shade one surface point: albedo rgb (0..1) under the rig, normal n as above.
  * out[3] receives the colour, clamped to [0, 1]. */
-static inline RP_HD void rp_shade(const float albedo[3], const float n[3], float out[3])
+ORF_HD void rp_shade(const float albedo[3], const float n[3], float out[3])
 {
     float rim;
     float k = rp_light(n, &rim);
@@ -82,7 +78,7 @@ static inline RP_HD void rp_shade(const float albedo[3], const float n[3], float
  * (u, v), u right and v down in [0, 1] as in glTF, texel centres at
  * (i + 0.5) / w; coordinates outside are clamped to the edge. rgb[3] gets
  * the colour in [0, 1]. w, h must be > 0. */
-static inline RP_HD void rp_texture_bilinear(const uint8_t *rgba, int w, int h, float u, float v,
+ORF_HD void rp_texture_bilinear(const uint8_t *rgba, int w, int h, float u, float v,
                                              float rgb[3])
 {
     if (!(u == u))
@@ -120,7 +116,7 @@ static inline RP_HD void rp_texture_bilinear(const uint8_t *rgba, int w, int h, 
 
 /* Edge function of the edge a -> b at p (fixed point): the doubled signed
  * area of (a, b, p). */
-static inline RP_HD long long rp_edge(long long ax, long long ay, long long bx, long long by,
+ORF_HD long long rp_edge(long long ax, long long ay, long long bx, long long by,
                                       long long px, long long py)
 {
     return (bx - ax) * (py - ay) - (by - ay) * (px - ax);
@@ -131,7 +127,7 @@ static inline RP_HD long long rp_edge(long long ax, long long ay, long long bx, 
  * exactly on the edge (edge function 0) belongs to this triangle. The rule
  * is antisymmetric (a -> b owns exactly when b -> a does not), so two
  * triangles sharing an edge never both cover, nor both miss, a sample on it. */
-static inline RP_HD int rp_edge_owns(long long ax, long long ay, long long bx, long long by)
+ORF_HD int rp_edge_owns(long long ax, long long ay, long long bx, long long by)
 {
     long long dx = bx - ax, dy = by - ay;
     return dy < 0 || (dy == 0 && dx > 0);
@@ -141,7 +137,7 @@ static inline RP_HD int rp_edge_owns(long long ax, long long ay, long long bx, l
  * colours of the `covered` samples the mesh hit; the other n - covered show
  * the background bg (RGBA8). The pixel is the box-filtered average with
  * straight (not premultiplied) alpha, written to out[4]. */
-static inline RP_HD void rp_resolve(const float sum_rgb[3], int covered, int n, const uint8_t bg[4],
+ORF_HD void rp_resolve(const float sum_rgb[3], int covered, int n, const uint8_t bg[4],
                                     uint8_t out[4])
 {
     float bga = (float)bg[3] * (1.0f / 255.0f);
