@@ -9,6 +9,9 @@
 #include <unistd.h>
 
 #include "cache.h"
+#include "cli.h"
+#include "params.h"
+#include "runner.h"
 #include "ndjson.h"
 #include "units.h"
 #include "version.h"
@@ -39,7 +42,6 @@ static const char usage[] =
     "  -h, --help           show this help and exit\n"
     "  -V, --version        show the version and exit\n";
 
-enum { EX_OK = 0, EX_FAIL = 1, EX_USAGE_ = 64, EX_NOINPUT_ = 66, EX_IO = 74 };
 
 static int quiet, verbose;
 
@@ -52,13 +54,6 @@ static void note(const char *fmt, const char *a)
     }
 }
 
-static int usage_error(const char *msg, const char *arg)
-{
-    fprintf(stderr, "dedup-cache: ");
-    fprintf(stderr, msg, arg);
-    fprintf(stderr, "\ndedup-cache: try 'dedup-cache --help'\n");
-    return EX_USAGE_;
-}
 
 /* An error record on out, a message on stderr (unless -q); returns 1. */
 static int fail_record(FILE *out, const cJSON *req, const orf_err *e)
@@ -82,13 +77,10 @@ static void emit(cJSON *rec)
 
 static cJSON *iso_time(double t)
 {
+    char buf[40];
     if (t <= 0)
         return cJSON_CreateNull();
-    time_t s = (time_t)t;
-    struct tm tm;
-    char buf[32];
-    gmtime_r(&s, &tm);
-    strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+    cli_iso_time(t, 0, buf);
     return cJSON_CreateString(buf);
 }
 
@@ -98,11 +90,11 @@ static int cmd_stats(orf_cache *c, int zero)
 {
     orf_err e;
     if (zero && cache_counters_zero(c, &e) < 0)
-        return fail_record(stdout, NULL, &e), EX_IO;
+        return fail_record(stdout, NULL, &e), ORF_EXIT_IO;
     cache_counters k;
     cache_usage u;
     if (cache_counters_read(c, &k, &e) < 0 || cache_usage_scan(c, &u, &e) < 0)
-        return fail_record(stdout, NULL, &e), EX_IO;
+        return fail_record(stdout, NULL, &e), ORF_EXIT_IO;
     cJSON *r = cJSON_CreateObject();
     cJSON_AddStringToObject(r, "cache_dir", cache_dir(c));
     cJSON_AddNumberToObject(r, "entries", (double)u.requests);
@@ -125,7 +117,7 @@ static int cmd_stats(orf_cache *c, int zero)
     if (zero)
         cJSON_AddTrueToObject(r, "zeroed");
     emit(r);
-    return EX_OK;
+    return ORF_EXIT_OK;
 }
 
 static cJSON *prune_record(const cache_prune_result *p, int dry_run)
@@ -148,7 +140,7 @@ static int cmd_prune(orf_cache *c, const cache_prune_opts *o)
     cache_prune_result p;
     int rc = cache_prune(c, o, &p, &e);
     if (rc < 0)
-        return fail_record(stdout, NULL, &e), EX_IO;
+        return fail_record(stdout, NULL, &e), ORF_EXIT_IO;
     if (rc == 1) {
         note("another prune of %s is running; nothing done", cache_dir(c));
         if (verbose || o->dry_run) {
@@ -156,11 +148,11 @@ static int cmd_prune(orf_cache *c, const cache_prune_opts *o)
             cJSON_AddTrueToObject(r, "busy");
             emit(r);
         }
-        return EX_OK;
+        return ORF_EXIT_OK;
     }
     if (verbose || o->dry_run)
         emit(prune_record(&p, o->dry_run));
-    return EX_OK;
+    return ORF_EXIT_OK;
 }
 
 static void verify_report(void *ctx, const char *kind, const char *key, const char *problem, const char *object,
@@ -181,7 +173,7 @@ static int cmd_verify(orf_cache *c, int repair)
     orf_err e;
     cache_verify_result v;
     if (cache_verify(c, repair, verify_report, NULL, &v, &e) < 0)
-        return fail_record(stdout, NULL, &e), EX_IO;
+        return fail_record(stdout, NULL, &e), ORF_EXIT_IO;
     cJSON *r = cJSON_CreateObject();
     cJSON_AddNumberToObject(r, "objects", (double)v.objects);
     cJSON_AddNumberToObject(r, "requests", (double)v.requests);
@@ -191,7 +183,7 @@ static int cmd_verify(orf_cache *c, int repair)
     int ok = v.bad_objects + v.bad_requests == 0 || (repair && v.repaired >= v.bad_objects + v.bad_requests);
     cJSON_AddBoolToObject(r, "ok", ok);
     emit(r);
-    return ok ? EX_OK : EX_FAIL;
+    return ok ? ORF_EXIT_OK : ORF_EXIT_FAIL;
 }
 
 static int cmd_get(orf_cache *c, const char *key, const char *outfile)
@@ -208,9 +200,9 @@ static int cmd_get(orf_cache *c, const char *key, const char *outfile)
     if (rc <= 0) {
         fail_record(rec_out, req, &e);
         cJSON_Delete(req);
-        return rc < 0 && strcmp(e.code, "cache_error") == 0 ? EX_IO : EX_FAIL;
+        return rc < 0 && strcmp(e.code, "cache_error") == 0 ? ORF_EXIT_IO : ORF_EXIT_FAIL;
     }
-    int status = EX_OK;
+    int status = ORF_EXIT_OK;
     if (outfile) {
         if (cache_write_file_atomic(outfile, data, n, &e) < 0) {
             status = fail_record(rec_out, req, &e);
@@ -232,7 +224,7 @@ static int cmd_get(orf_cache *c, const char *key, const char *outfile)
 
 static int cmd_put(orf_cache *c, char **files, int nfiles)
 {
-    int status = EX_OK;
+    int status = ORF_EXIT_OK;
     for (int i = 0; i < nfiles; i++) {
         orf_err e;
         char key[65], path[4096];
@@ -241,7 +233,7 @@ static int cmd_put(orf_cache *c, char **files, int nfiles)
         cJSON_AddStringToObject(r, "file", files[i]);
         if (cache_put_file(c, files[i], key, &bytes, &e) < 0) {
             fail_record(stdout, r, &e);
-            int s = strcmp(e.code, "no_input") == 0 ? EX_NOINPUT_ : EX_IO;
+            int s = strcmp(e.code, "no_input") == 0 ? ORF_EXIT_NOINPUT : ORF_EXIT_IO;
             if (s > status)
                 status = s;
         } else {
@@ -258,7 +250,7 @@ static int cmd_put(orf_cache *c, char **files, int nfiles)
 
 static int cmd_rm(orf_cache *c, char **keys, int nkeys)
 {
-    int status = EX_OK;
+    int status = ORF_EXIT_OK;
     for (int i = 0; i < nkeys; i++) {
         orf_err e;
         int removed;
@@ -266,13 +258,13 @@ static int cmd_rm(orf_cache *c, char **keys, int nkeys)
         cJSON_AddStringToObject(r, "key", keys[i]);
         if (cache_remove(c, keys[i], &removed, &e) < 0) {
             fail_record(stdout, r, &e);
-            if (status == EX_OK)
-                status = EX_FAIL;
+            if (status == ORF_EXIT_OK)
+                status = ORF_EXIT_FAIL;
         } else if (!removed) {
             orf_fail(&e, "not_found", "%s is neither an object nor a request entry in %s", keys[i], cache_dir(c));
             fail_record(stdout, r, &e);
-            if (status == EX_OK)
-                status = EX_FAIL;
+            if (status == ORF_EXIT_OK)
+                status = ORF_EXIT_FAIL;
         } else {
             cJSON *what = cJSON_CreateArray();
             if (removed & CACHE_OBJECT)
@@ -292,112 +284,116 @@ static int cmd_clear(orf_cache *c, int yes)
     orf_err e;
     if (!yes && isatty(STDIN_FILENO)) {
         fprintf(stderr, "dedup-cache: clear removes everything in %s; run it again with --yes\n", cache_dir(c));
-        return EX_USAGE_;
+        return ORF_EXIT_USAGE;
     }
     cache_prune_result p;
     if (cache_clear(c, &p, &e) < 0)
-        return fail_record(stdout, NULL, &e), EX_IO;
+        return fail_record(stdout, NULL, &e), ORF_EXIT_IO;
     cJSON *r = cJSON_CreateObject();
     cJSON_AddNumberToObject(r, "requests_removed", (double)p.requests_removed);
     cJSON_AddNumberToObject(r, "objects_removed", (double)p.objects_removed);
     cJSON_AddNumberToObject(r, "temp_removed", (double)p.temp_removed);
     cJSON_AddNumberToObject(r, "bytes_freed", (double)p.bytes_freed);
     emit(r);
-    return EX_OK;
+    return ORF_EXIT_OK;
 }
 
 /* Which program a request is for: --program, else mesh-refine for a request
  * with "mesh" or "field" and no "image", else mesh-gen. */
-static const cache_program *program_of(const char *forced, const cJSON *req)
+static const param_table *program_of(const char *forced, const cJSON *req)
 {
     if (forced)
-        return cache_program_find(forced);
+        return params_table(forced);
     int has_image = cJSON_GetObjectItemCaseSensitive(req, "image") != NULL;
     int refine = !has_image && (cJSON_GetObjectItemCaseSensitive(req, "mesh") ||
                                 cJSON_GetObjectItemCaseSensitive(req, "field"));
-    return cache_program_find(refine ? "mesh-refine" : "mesh-gen");
+    return refine ? &params_mesh_refine : &params_mesh_gen;
 }
 
-/* key and lookup: read requests, write one record each. */
+typedef struct filter {
+    cli_out out;
+    runner *run[2]; /* mesh-gen's, mesh-refine's */
+} filter;
+
+static int filter_emit(void *ctx, const cJSON *rec)
+{
+    return cli_emit(&((filter *)ctx)->out, rec);
+}
+
+/* key and lookup: read requests, write one record each (lookup: a request
+ * all of whose stages the cache holds becomes their records). The keys and
+ * the answers are the stage runner's: the programs' own. */
 static int cmd_filter(orf_cache *c, int lookup, const char *program)
 {
-    ndjson_reader *rd = ndjson_reader_open(stdin, 0);
-    if (!rd) {
-        fprintf(stderr, "dedup-cache: out of memory\n");
-        return EX_FAIL;
+    filter f;
+    memset(&f, 0, sizeof f);
+    f.out.prog = "dedup-cache";
+    f.out.quiet = quiet;
+    stage_opts flags;
+    params_defaults(&flags);
+    flags.backend = 1; /* keys and lookups never need a device */
+    orf_err e;
+    for (int i = 0; i < 2; i++) {
+        runner_config rc = {i ? &params_mesh_refine : &params_mesh_gen, &flags, c, lookup, 1, 0,
+                            filter_emit, NULL, &f};
+        if (!(f.run[i] = runner_new(&rc, &e))) {
+            cli_say("dedup-cache", quiet, "%s", e.message);
+            runner_free(f.run[0]);
+            return ORF_EXIT_IO;
+        }
     }
-    int status = EX_OK;
-    for (;;) {
-        orf_err e;
+    ndjson_reader *rd = ndjson_reader_open(stdin, 0);
+    int status = ORF_EXIT_OK;
+    while (rd) {
         cJSON *req = NULL;
         int rc = ndjson_next(rd, "image", &req, &e);
         if (rc == 0)
             break;
         if (rc < 0) {
-            fail_record(stdout, NULL, &e);
-            status = EX_IO;
+            cli_say("dedup-cache", quiet, "reading standard input: %s", e.message);
+            status = ORF_EXIT_IO;
             break;
         }
         if (!req) {
-            cJSON *rec = ndjson_error_record(NULL, ndjson_line(rd), &e);
-            emit(rec);
-            status = EX_FAIL;
+            if (runner_submit_error(f.run[0], NULL, ndjson_line(rd), &e) < 0)
+                break;
+            continue;
+        }
+        runner *r = f.run[program_of(program, req) == &params_mesh_refine];
+        if (lookup) {
+            /* a key given in the request is never trusted: it is recomputed */
+            if (runner_submit(r, req) < 0)
+                break;
             continue;
         }
         char key[65];
-        const char *given = ndjson_get_string(req, "key");
-        const cache_program *p = program_of(program, req);
-        int ok;
-        if (lookup && given && cache_key_valid(given)) {
-            memcpy(key, given, 65);
-            ok = 0;
-        } else {
-            ok = cache_request_key_for(p, req, key, &e);
-        }
-        if (ok < 0) {
-            fail_record(stdout, req, &e);
-            if (status == EX_OK)
-                status = EX_FAIL;
+        if (runner_request_key(r, req, key, &e) < 0) {
+            const char *name = ndjson_get_string(req, "image");
+            if (!name)
+                name = ndjson_get_string(req, "mesh");
+            cli_say("dedup-cache", quiet, "%s%s%s", name ? name : "", name ? ": " : "", e.message);
+            cJSON *rec = ndjson_error_record(req, 0, &e);
+            cli_count_failure(&f.out, e.code);
             cJSON_Delete(req);
-            continue;
-        }
-        if (!lookup) {
-            ndjson_set(req, "key", cJSON_CreateString(key));
-            emit(req);
-            continue;
-        }
-        cJSON *rec = NULL;
-        int hit = cache_get_request(c, key, &rec, &e);
-        if (hit < 0) {
-            fail_record(stdout, req, &e);
-            status = EX_FAIL;
-            cJSON_Delete(req);
-            continue;
-        }
-        if (!hit) {
-            emit(req); /* unchanged */
-            continue;
-        }
-        /* The cached record (or each of them, when the work made several:
-         * mesh-gen stores its voxel and rough records as {"records": [...]}),
-         * with the request's own fields (id, ...) it lacks. */
-        const cJSON *list = cJSON_GetObjectItemCaseSensitive(rec, "records");
-        int n = cJSON_IsArray(list) ? cJSON_GetArraySize(list) : 0;
-        for (int i = 0; i < (n ? n : 1); i++) {
-            cJSON *out = n ? cJSON_Duplicate(cJSON_GetArrayItem(list, i), 1) : rec;
-            for (cJSON *m = req->child; m; m = m->next)
-                if (m->string && !cJSON_GetObjectItemCaseSensitive(out, m->string))
-                    cJSON_AddItemToObject(out, m->string, cJSON_Duplicate(m, 1));
-            ndjson_set(out, "cached", cJSON_CreateTrue());
-            ndjson_set(out, "key", cJSON_CreateString(key));
-            emit(out);
-        }
-        if (n)
+            if (cli_emit(&f.out, rec) < 0) {
+                cJSON_Delete(rec);
+                break;
+            }
             cJSON_Delete(rec);
+            continue;
+        }
+        ndjson_set(req, "key", cJSON_CreateString(key));
+        int w = cli_emit(&f.out, req);
         cJSON_Delete(req);
+        if (w < 0)
+            break;
     }
     ndjson_reader_close(rd);
-    return status;
+    for (int i = 0; i < 2; i++) {
+        status = cli_worse(status, runner_finish(f.run[i]));
+        runner_free(f.run[i]);
+    }
+    return cli_worse(status, f.out.status);
 }
 
 /* ---- main ------------------------------------------------------------------ */
@@ -455,39 +451,39 @@ int main(int argc, char **argv)
             if (owned[i].opt == c)
                 seen[i] = 1;
         switch (c) {
-        case 'h': fputs(usage, stdout); return EX_OK;
-        case 'V': printf("dedup-cache (orfeas) %s\n", ORFEAS_VERSION); return EX_OK;
+        case 'h': fputs(usage, stdout); return ORF_EXIT_OK;
+        case 'V': printf("dedup-cache (orfeas) %s\n", ORFEAS_VERSION); return ORF_EXIT_OK;
         case 'q': quiet = 1; break;
         case 'v': verbose = 1; break;
         case OPT_CACHE_DIR: dir = optarg; break;
         case OPT_TTL:
             if (units_parse_duration(optarg, &ttl, &e) < 0)
-                return usage_error("--ttl: %s", e.message);
+                return cli_usage("dedup-cache", "--ttl: %s", e.message);
             break;
         case OPT_ZERO: zero = 1; break;
         case OPT_MAX_AGE:
             if (units_parse_duration(optarg, &po.max_age, &e) < 0)
-                return usage_error("--max-age: %s", e.message);
+                return cli_usage("dedup-cache", "--max-age: %s", e.message);
             break;
         case OPT_MAX_SIZE:
             if (units_parse_size(optarg, &po.max_size, &e) < 0)
-                return usage_error("--max-size: %s", e.message);
+                return cli_usage("dedup-cache", "--max-size: %s", e.message);
             break;
         case OPT_DRY_RUN: po.dry_run = 1; break;
         case OPT_REPAIR: repair = 1; break;
         case 'o': outfile = optarg; break;
         case OPT_YES: yes = 1; break;
         case OPT_PROGRAM:
-            if (!cache_program_find(optarg))
-                return usage_error("--program: unknown program '%s' (mesh-gen or mesh-refine)", optarg);
+            if (!params_table(optarg))
+                return cli_usage("dedup-cache", "--program: unknown program '%s' (mesh-gen or mesh-refine)", optarg);
             program = optarg;
             break;
-        case ':': return usage_error("option '%s' needs a value", argv[optind - 1]);
-        default: return usage_error("unknown option '%s'", argv[optind - 1]);
+        case ':': return cli_usage("dedup-cache", "option '%s' needs a value", argv[optind - 1]);
+        default: return cli_usage("dedup-cache", "unknown option '%s'", argv[optind - 1]);
         }
     }
     if (optind >= argc)
-        return usage_error("%s", "no command given (stats, prune, verify, get, put, rm, clear, key, lookup)");
+        return cli_usage("dedup-cache", "%s", "no command given (stats, prune, verify, get, put, rm, clear, key, lookup)");
     const char *cmd = argv[optind++];
     char **args = argv + optind;
     int nargs = argc - optind;
@@ -496,12 +492,12 @@ int main(int argc, char **argv)
     for (size_t i = 0; i < sizeof cmds / sizeof cmds[0]; i++)
         known |= strcmp(cmd, cmds[i]) == 0;
     if (!known)
-        return usage_error("unknown command '%s'", cmd);
+        return cli_usage("dedup-cache", "unknown command '%s'", cmd);
     char padded[32];
     snprintf(padded, sizeof padded, " %s ", cmd);
     for (size_t i = 0; i < sizeof owned / sizeof owned[0]; i++)
         if (seen[i] && !strstr(owned[i].cmds, padded))
-            return usage_error("%s is not an option of this command", owned[i].name);
+            return cli_usage("dedup-cache", "%s is not an option of this command", owned[i].name);
     int want_args = -1; /* -1 any, else exact; -2 at least one */
     if (!strcmp(cmd, "get"))
         want_args = 1;
@@ -510,7 +506,7 @@ int main(int argc, char **argv)
     else
         want_args = 0;
     if ((want_args >= 0 && nargs != want_args) || (want_args == -2 && nargs < 1))
-        return usage_error(want_args == 0 ? "'%s' takes no arguments"
+        return cli_usage("dedup-cache", want_args == 0 ? "'%s' takes no arguments"
                            : want_args == 1 ? "'%s' takes exactly one argument"
                                             : "'%s' needs at least one argument",
                            cmd);
@@ -518,7 +514,7 @@ int main(int argc, char **argv)
     orf_cache *cache;
     if (cache_open(&cache, dir, ttl, &e) < 0) {
         fail_record(!strcmp(cmd, "get") && !outfile ? stderr : stdout, NULL, &e);
-        return strcmp(e.code, "bad_request") == 0 ? EX_USAGE_ : EX_IO;
+        return strcmp(e.code, "bad_request") == 0 ? ORF_EXIT_USAGE : ORF_EXIT_IO;
     }
     int status;
     if (!strcmp(cmd, "stats"))

@@ -15,6 +15,7 @@
 
 #include <cjson/cJSON.h>
 
+#include "cli.h"
 #include "device.h"
 #include "ndjson.h"
 #include "units.h"
@@ -63,44 +64,10 @@ static void on_signal(int sig)
     stop_requested = 1;
 }
 
-static int usage_error(const char *fmt, const char *arg)
-{
-    fputs("gpu-stats: ", stderr);
-    fprintf(stderr, fmt, arg);
-    fputs("\ngpu-stats: try 'gpu-stats --help'\n", stderr);
-    return 64;
-}
-
-/* A whole number in [lo, hi], or -1. */
-static int parse_long(const char *s, long lo, long hi, long *out)
-{
-    char *end = NULL;
-    errno = 0;
-    long v = strtol(s, &end, 10);
-    if (!*s || *end || errno || v < lo || v > hi)
-        return -1;
-    *out = v;
-    return 0;
-}
-
-/* "2025-01-31T12:00:00.123Z" for a wall-clock time in seconds. */
-static void iso_time(double t, char *buf, size_t size)
-{
-    time_t sec = (time_t)floor(t);
-    int ms = (int)((t - (double)sec) * 1000.0);
-    if (ms > 999)
-        ms = 999;
-    struct tm tm;
-    gmtime_r(&sec, &tm);
-    char base[32];
-    strftime(base, sizeof base, "%Y-%m-%dT%H:%M:%S", &tm);
-    snprintf(buf, size, "%s.%03dZ", base, ms);
-}
-
 static cJSON *record_start(double now, const char *backend)
 {
-    char ts[64];
-    iso_time(now, ts, sizeof ts);
+    char ts[40];
+    cli_iso_time(now, 1, ts);
     cJSON *r = cJSON_CreateObject();
     cJSON_AddStringToObject(r, "timestamp", ts);
     cJSON_AddNumberToObject(r, "time", round(now * 1000.0) / 1000.0);
@@ -232,20 +199,6 @@ static cJSON *cpu_record(const char *reason, double now, const options *o)
     return r;
 }
 
-/* Write a record and free it. 0, 1 when the reader went away, -1 on error. */
-static int emit(cJSON *r)
-{
-    int rc = ndjson_write(stdout, r);
-    int saved = errno;
-    cJSON_Delete(r);
-    if (rc == 0)
-        return 0;
-    if (saved == EPIPE)
-        return 1;
-    fprintf(stderr, "gpu-stats: writing to standard output: %s\n", strerror(saved));
-    return -1;
-}
-
 /* Sleep until the monotonic deadline (ms) or a signal. */
 static void sleep_until(double deadline_ms)
 {
@@ -287,45 +240,45 @@ int main(int argc, char **argv)
         switch (c) {
         case 'w':
             if (units_parse_duration(optarg, &o.interval, &e) < 0)
-                return usage_error("--watch: %s", e.message);
+                return cli_usage("gpu-stats", "--watch: %s", e.message);
             if (!(o.interval > 0) || o.interval > 86400)
-                return usage_error("--watch: '%s' must be more than 0 and at most a day", optarg);
+                return cli_usage("gpu-stats", "--watch: '%s' must be more than 0 and at most a day", optarg);
             watch_given = 1;
             break;
         case 'n':
-            if (parse_long(optarg, 1, LONG_MAX, &v) < 0)
-                return usage_error("--count: '%s' is not a whole number of rounds (1 or more)", optarg);
+            if (cli_parse_long(optarg, 1, LONG_MAX, &v) < 0)
+                return cli_usage("gpu-stats", "--count: '%s' is not a whole number of rounds (1 or more)", optarg);
             o.count = v;
             count_given = 1;
             break;
         case 'r':
-            if (parse_long(optarg, DEVICE_RESOLUTION_MIN, DEVICE_RESOLUTION_MAX, &v) < 0)
-                return usage_error("--resolution: '%s' is not a grid size from 2 to 4096 cells", optarg);
+            if (cli_parse_long(optarg, DEVICE_RESOLUTION_MIN, DEVICE_RESOLUTION_MAX, &v) < 0)
+                return cli_usage("gpu-stats", "--resolution: '%s' is not a grid size from 2 to 4096 cells", optarg);
             o.resolution = (int)v;
             break;
         case 'p':
             if (device_precision_parse(optarg, &o.precision, &e) < 0)
-                return usage_error("--precision: %s", e.message);
+                return cli_usage("gpu-stats", "--precision: %s", e.message);
             break;
         case 'b':
             if (units_parse_size(optarg, &o.budget, &e) < 0)
-                return usage_error("--vram-budget: %s", e.message);
+                return cli_usage("gpu-stats", "--vram-budget: %s", e.message);
             break;
         case 'd':
-            if (parse_long(optarg, 0, 1000000, &v) < 0)
-                return usage_error("--queue-depth: '%s' is not a whole number from 0 to 1000000", optarg);
+            if (cli_parse_long(optarg, 0, 1000000, &v) < 0)
+                return cli_usage("gpu-stats", "--queue-depth: '%s' is not a whole number from 0 to 1000000", optarg);
             o.queue_depth = (unsigned)v;
             break;
         case OPT_REQUIRE_GPU: o.require_gpu = 1; break;
         case 'q': o.quiet = 1; o.verbose = 0; break;
         case 'v': o.verbose = 1; o.quiet = 0; break;
-        case 'h': fputs(usage, stdout); return 0;
-        case 'V': printf("gpu-stats (orfeas) %s\n", ORFEAS_VERSION); return 0;
-        default: fprintf(stderr, "gpu-stats: try 'gpu-stats --help'\n"); return 64;
+        case 'h': fputs(usage, stdout); return ORF_EXIT_OK;
+        case 'V': printf("gpu-stats (orfeas) %s\n", ORFEAS_VERSION); return ORF_EXIT_OK;
+        default: fprintf(stderr, "gpu-stats: try 'gpu-stats --help'\n"); return ORF_EXIT_USAGE;
         }
     }
     if (optind < argc)
-        return usage_error("unexpected argument '%s' (gpu-stats takes options only)", argv[optind]);
+        return cli_usage("gpu-stats", "unexpected argument '%s' (gpu-stats takes options only)", argv[optind]);
     if (watch_given && !count_given)
         o.count = 0; /* forever */
     if (!watch_given)
@@ -354,13 +307,13 @@ int main(int argc, char **argv)
     if (!nv) {
         if (o.require_gpu) {
             fprintf(stderr, "gpu-stats: no GPU (--require-gpu): %s\n", reason);
-            return 69;
+            return ORF_EXIT_UNAVAILABLE;
         }
         if (o.verbose)
             fprintf(stderr, "gpu-stats: no GPU, reporting the host: %s\n", reason);
     }
 
-    int status = 0;
+    cli_out out = {"gpu-stats", o.quiet, 0, 0, 0};
     double start = units_now_ms();
     for (long round_no = 0; (o.count == 0 || round_no < o.count) && !stop_requested; round_no++) {
         if (round_no > 0)
@@ -370,7 +323,9 @@ int main(int argc, char **argv)
         double now = units_wall_seconds();
         int w = 0;
         if (!nv) {
-            w = emit(cpu_record(reason, now, &o));
+            cJSON *r = cpu_record(reason, now, &o);
+            w = cli_emit(&out, r);
+            cJSON_Delete(r);
         } else {
             unsigned n = device_nvml_count(nv);
             for (unsigned i = 0; i < n && w == 0; i++) {
@@ -387,18 +342,15 @@ int main(int argc, char **argv)
                     cJSON_AddStringToObject(err, "message", e.message);
                     if (!o.quiet)
                         fprintf(stderr, "gpu-stats: %s\n", e.message);
-                    status = 1;
+                    cli_count_failure(&out, e.code);
                 }
-                w = emit(r);
+                w = cli_emit(&out, r);
+                cJSON_Delete(r);
             }
         }
-        if (w > 0)
-            break; /* the reader went away: nothing more to say */
-        if (w < 0) {
-            status = 74;
-            break;
-        }
+        if (w < 0)
+            break; /* the reader went away, or stdout failed (then 74) */
     }
     device_nvml_close(nv);
-    return status;
+    return cli_finish(&out);
 }

@@ -6,6 +6,7 @@
  * record on with "render" added. Options and the loop only: the work is in lib/.
  */
 #include <errno.h>
+#include <signal.h>
 #include <getopt.h>
 #include <limits.h>
 #include <stdio.h>
@@ -16,10 +17,12 @@
 #include <cjson/cJSON.h>
 
 #include "backend.h"
+#include "cli.h"
 #include "err.h"
 #include "imageio.h"
 #include "meshio.h"
 #include "ndjson.h"
+#include "outfiles.h"
 #include "record.h"
 #include "render.h"
 #include "units.h"
@@ -56,62 +59,51 @@ static const char usage[] =
 typedef struct app {
     render_opts ro;
     orf_backend be;   /* --backend, else $ORFEAS_BACKEND, else auto */
-    int sheet, turntable, quiet, verbose;
+    int sheet, turntable, verbose;
     const char *out_dir;
-    int failed;
+    out_names *names; /* no picture over an input or another input's picture */
+    cli_out out;
 } app;
-
-static void say(const app *a, const char *fmt, const char *s1, const char *s2)
-{
-    if (!a->quiet)
-        fprintf(stderr, fmt, s1, s2);
-}
 
 /* ---- PNG out -------------------------------------------------------------- */
 
-static int write_png(const char *path, const orf_image *img, orf_err *e)
+/* DIR/STEM-SUFFIX.png, atomically; its path into path[PATH_MAX]. */
+static int write_png(app *a, const char *stem, const char *suffix, const orf_image *img, char *path,
+                     orf_err *e)
 {
+    char name[512];
+    if (snprintf(name, sizeof name, "%s-%s.png", stem, suffix) >= (int)sizeof name)
+        return orf_fail(e, "bad_request", "the picture name for %s is too long", stem);
     uint8_t *png = NULL;
     size_t n = 0;
     if (image_encode_png(img, &png, &n, e) < 0)
-        return orf_fail(e, "io_error", "%s: could not encode the PNG", path);
-    int rc = meshio_write_atomic(path, png, n, e);
+        return orf_fail(e, "io_error", "%s: could not encode the PNG", name);
+    int rc = out_write(a->names, a->out_dir, name, png, n, path, PATH_MAX, e);
     free(png);
     return rc;
-}
-
-/* DIR/STEM-SUFFIX.png into path[PATH_MAX]; "bad_request" when too long. */
-static int picture_path(char *path, const char *dir, const char *stem, const char *suffix, orf_err *e)
-{
-    int n = snprintf(path, PATH_MAX, "%s/%s-%s.png", dir, stem, suffix);
-    if (n < 0 || n >= PATH_MAX)
-        return orf_fail(e, "bad_request", "the picture path for %s in %s is too long", stem, dir);
-    return 0;
 }
 
 /* ---- one request ------------------------------------------------------------ */
 
 
 /* The name pictures are named after: the source image's stem when the record
- * names one, else the mesh file's, then "-STAGE" when the record has a stage. */
-static void picture_stem(const cJSON *req, const char *mesh_path, char *stem, size_t n)
+ * names one, else the mesh file's (outfiles.h: distinct for distinct sources
+ * of the run), then "-STAGE" when the record has a stage. */
+static int picture_stem(app *a, const cJSON *req, const char *mesh_path, char *stem, size_t n,
+                        orf_err *e)
 {
     const char *src = ndjson_get_string(req, "image");
     if (!src || !*src)
         src = mesh_path;
-    const char *base = strrchr(src, '/');
-    base = base ? base + 1 : src;
-    size_t len = strlen(base);
-    const char *dot = strrchr(base, '.');
-    if (dot && dot != base)
-        len = (size_t)(dot - base);
-    if (len == 0)
-        base = "mesh", len = 4;
+    char base[300];
+    if (out_stem(a->names, a->out_dir, src, base, sizeof base, e) < 0)
+        return -1;
     const char *stage = ndjson_get_string(req, "stage");
     if (stage && *stage && !strchr(stage, '/'))
-        snprintf(stem, n, "%.*s-%s", (int)len, base, stage);
+        snprintf(stem, n, "%s-%s", base, stage);
     else
-        snprintf(stem, n, "%.*s", (int)len, base);
+        snprintf(stem, n, "%s", base);
+    return 0;
 }
 
 /* Fold one picture's facts into the request's: "cuda" only when every
@@ -135,8 +127,11 @@ static int render_one(app *a, const char *mesh_path, const char *stem, cJSON **r
     memset(&all, 0, sizeof all);
     render_opts o = a->ro;
     o.facts = &bf;
-    if (meshio_read_file(mesh_path, MAX_TRIS, &m, e) < 0)
+    if (meshio_read_file(mesh_path, MAX_TRIS, &m, e) < 0) {
+        if (!strcmp(e->code, "io_error"))
+            snprintf(e->code, sizeof e->code, "no_input"); /* the input, not an output */
         return -1;
+    }
     if (m.ntris == 0) {
         mesh_free(&m);
         return orf_fail(e, "bad_mesh", "%s: the mesh has no triangles", mesh_path);
@@ -150,7 +145,7 @@ static int render_one(app *a, const char *mesh_path, const char *stem, cJSON **r
         if (render_sheet(&m, &o, views, 6, 3, &img, e) < 0)
             goto fail;
         facts_add(&all, &bf);
-        if (picture_path(path, a->out_dir, stem, "sheet", e) < 0 || write_png(path, &img, e) < 0)
+        if (write_png(a, stem, "sheet", &img, path, e) < 0)
             goto fail;
         cJSON *vs = cJSON_AddArrayToObject(r, "views");
         for (int i = 0; vs && i < 6; i++)
@@ -177,8 +172,7 @@ static int render_one(app *a, const char *mesh_path, const char *stem, cJSON **r
             facts_add(&all, &bf);
             char suffix[64];
             int k = snprintf(suffix, sizeof suffix, "%s-turn%0*d", render_view_name(o.view), digits, i);
-            if (k < 0 || k >= (int)sizeof suffix || picture_path(path, a->out_dir, stem, suffix, e) < 0 ||
-                write_png(path, &img, e) < 0)
+            if (k < 0 || k >= (int)sizeof suffix || write_png(a, stem, suffix, &img, path, e) < 0)
                 goto fail;
             image_free(&img);
             cJSON_AddItemToArray(frames, cJSON_CreateString(path));
@@ -193,8 +187,7 @@ static int render_one(app *a, const char *mesh_path, const char *stem, cJSON **r
         if (render_mesh(&m, &o, &img, e) < 0)
             goto fail;
         facts_add(&all, &bf);
-        if (picture_path(path, a->out_dir, stem, render_view_name(a->ro.view), e) < 0 ||
-            write_png(path, &img, e) < 0)
+        if (write_png(a, stem, render_view_name(a->ro.view), &img, path, e) < 0)
             goto fail;
         cJSON_AddStringToObject(r, "path", path);
         cJSON_AddNumberToObject(r, "width", img.w);
@@ -222,46 +215,46 @@ fail:
     return -1;
 }
 
-/* Handle one request (owned here); returns -1 only when stdout is unusable. */
-static int handle(app *a, cJSON *req, long line, const orf_err *read_err)
+/* Handle one request (owned here); -1 when the run stops (stdout is gone). */
+static int handle(void *ctx, cJSON *req, long line, const orf_err *read_err)
 {
+    app *a = ctx;
     orf_err e;
     orf_err_clear(&e);
     cJSON *rec = NULL;
     const char *mesh_path = NULL;
-    if (!req) {
+    const cJSON *upstream = cJSON_GetObjectItemCaseSensitive(req, "error");
+    if (read_err) {
         e = *read_err;
-    } else if (cJSON_GetObjectItemCaseSensitive(req, "error")) {
-        rec = req; /* failed upstream: passed on untouched */
+    } else if (cJSON_IsObject(upstream)) {
+        /* failed upstream: passed on untouched, and it counts */
+        cli_count_failure(&a->out, ndjson_get_string(upstream, "code"));
+        rec = req;
         req = NULL;
     } else if (!(mesh_path = record_mesh_path(req)) || !*mesh_path) {
-        orf_fail(&e, "bad_request", "line %ld: the request names no mesh (\"mesh\": PATH or \"mesh\": {\"path\": PATH})",
+        orf_fail(&e, "bad_request",
+                 "line %ld: the request names no mesh (\"mesh\": PATH or \"mesh\": {\"path\": PATH})",
                  line);
     } else {
-        char stem[256];
+        char stem[400];
         cJSON *render = NULL;
-        picture_stem(req, mesh_path, stem, sizeof stem);
-        if (render_one(a, mesh_path, stem, &render, &e) == 0) {
+        out_note_input(a->names, mesh_path);
+        if (picture_stem(a, req, mesh_path, stem, sizeof stem, &e) == 0 &&
+            render_one(a, mesh_path, stem, &render, &e) == 0) {
             ndjson_set(req, "render", render);
             rec = req;
             req = NULL;
         }
     }
     if (!rec) {
-        a->failed++;
-        say(a, "mesh-render: %s: %s\n", mesh_path ? mesh_path : "input", e.message);
+        cli_count_failure(&a->out, e.code);
+        cli_say("mesh-render", a->out.quiet, "%s", e.message); /* it names its input */
         rec = ndjson_error_record(req, req ? 0 : line, &e);
     }
-    int rc = rec ? ndjson_write(stdout, rec) : -1;
+    int rc = rec ? cli_emit(&a->out, rec) : -1;
     cJSON_Delete(rec);
     cJSON_Delete(req);
     return rc;
-}
-
-static int usage_error(const char *what, const char *arg)
-{
-    fprintf(stderr, "mesh-render: %s '%s'; try 'mesh-render --help'\n", what, arg);
-    return 64;
 }
 
 int main(int argc, char **argv)
@@ -289,14 +282,17 @@ int main(int argc, char **argv)
     memset(&a, 0, sizeof a);
     render_opts_init(&a.ro);
     a.out_dir = ".";
+    a.out.prog = "mesh-render";
     const char *backend = NULL;
     orf_err e;
     int c;
-    while ((c = getopt_long(argc, argv, "o:qvhV", opts, NULL)) != -1) {
+#define USAGE(...) return cli_usage("mesh-render", __VA_ARGS__)
+    opterr = 0;
+    while ((c = getopt_long(argc, argv, ":o:qvhV", opts, NULL)) != -1) {
         switch (c) {
         case OPT_VIEW:
             if (render_view_parse(optarg, &a.ro.view, &e) < 0)
-                return usage_error("unknown --view", optarg);
+                USAGE("--view: %s", e.message);
             break;
         case OPT_ORTHO: a.ro.ortho = 1; break;
         case OPT_FRAME:
@@ -305,110 +301,65 @@ int main(int argc, char **argv)
             else if (!strcmp(optarg, "bbox"))
                 a.ro.frame = RENDER_FRAME_BBOX;
             else
-                return usage_error("--frame is unit or bbox, not", optarg);
+                USAGE("--frame is unit or bbox, not '%s'", optarg);
             break;
         case OPT_SHEET: a.sheet = 1; break;
         case OPT_TURNTABLE: {
-            char *end;
-            long n = strtol(optarg, &end, 10);
-            if (end == optarg || *end || n < 1 || n > MAX_TURNTABLE)
-                return usage_error("--turntable takes 1 to 3600 frames, not", optarg);
+            long n;
+            if (cli_parse_long(optarg, 1, MAX_TURNTABLE, &n) < 0)
+                USAGE("--turntable takes 1 to %d frames, not '%s'", MAX_TURNTABLE, optarg);
             a.turntable = (int)n;
             break;
         }
         case OPT_SIZE:
             if (render_parse_size(optarg, &a.ro.width, &a.ro.height, &e) < 0)
-                return usage_error("bad --size (WxH, 1 to 8192 each)", optarg);
+                USAGE("bad --size '%s' (WxH, 1 to 8192 each)", optarg);
             break;
         case OPT_SAMPLES: {
-            char *end;
-            long n = strtol(optarg, &end, 10);
-            if (end == optarg || *end || n < 1 || n > RENDER_MAX_SAMPLES)
-                return usage_error("--samples takes 1 to 4, not", optarg);
+            long n;
+            if (cli_parse_long(optarg, 1, RENDER_MAX_SAMPLES, &n) < 0)
+                USAGE("--samples takes 1 to %d, not '%s'", RENDER_MAX_SAMPLES, optarg);
             a.ro.samples = (int)n;
             break;
         }
         case OPT_BG:
             if (render_parse_color(optarg, a.ro.background, &e) < 0)
-                return usage_error("bad --background (#rrggbb, white, black, grey, transparent)", optarg);
+                USAGE("bad --background '%s' (#rrggbb, #rrggbbaa, white, black, grey, transparent)",
+                      optarg);
             break;
         case OPT_BACKEND: backend = optarg; break;
         case 'o': a.out_dir = optarg; break;
-        case 'q': a.quiet = 1, a.verbose = 0; break;
-        case 'v': a.verbose = !a.quiet; break;
+        case 'q': a.out.quiet = 1, a.verbose = 0; break;
+        case 'v': a.verbose = !a.out.quiet; break;
         case 'h': fputs(usage, stdout); return 0;
         case 'V': printf("mesh-render (orfeas) %s\n", ORFEAS_VERSION); return 0;
-        default: fprintf(stderr, "mesh-render: try 'mesh-render --help'\n"); return 64;
+        case ':': USAGE("option '%s' needs a value", argv[optind - 1]);
+        default: USAGE("unknown option '%s'", argv[optind - 1]);
         }
     }
-    if (a.sheet && a.turntable) {
-        fprintf(stderr, "mesh-render: --sheet and --turntable do not go together; try 'mesh-render --help'\n");
-        return 64;
-    }
+    if (a.sheet && a.turntable)
+        USAGE("--sheet and --turntable do not go together");
     if (!*a.out_dir)
-        return usage_error("empty --out", a.out_dir);
+        USAGE("empty --out");
     if (backend_choose(backend, &a.be, &e) != 0) {
         if (strcmp(e.code, "unavailable") == 0) {
-            if (!a.quiet)
-                fprintf(stderr, "mesh-render: %s\n", e.message);
-            return 69;
+            cli_say("mesh-render", a.out.quiet, "%s", e.message);
+            return ORF_EXIT_UNAVAILABLE;
         }
-        fprintf(stderr, "mesh-render: %s; try 'mesh-render --help'\n", e.message);
-        return 64;
+        USAGE("%s", e.message);
     }
+#undef USAGE
     a.ro.backend = &a.be;
-    struct stat st;
-    if (stat(a.out_dir, &st) < 0) {
-        if (errno != ENOENT || mkdir(a.out_dir, 0777) < 0) {
-            if (!a.quiet)
-                fprintf(stderr, "mesh-render: cannot create --out folder %s: %s\n", a.out_dir, strerror(errno));
-            return 74;
-        }
-    } else if (!S_ISDIR(st.st_mode)) {
-        if (!a.quiet)
-            fprintf(stderr, "mesh-render: --out %s is not a folder\n", a.out_dir);
-        return 74;
+    if (out_mkdir(a.out_dir, &e) < 0) {
+        cli_say("mesh-render", a.out.quiet, "cannot use the --out folder: %s", e.message);
+        return ORF_EXIT_IO;
     }
-
-    int io_fail = 0;
-    if (optind < argc) {
-        for (int i = optind; i < argc && !io_fail; i++) {
-            cJSON *req = cJSON_CreateObject();
-            if (!req || !cJSON_AddStringToObject(req, "mesh", argv[i])) {
-                cJSON_Delete(req);
-                return 74;
-            }
-            io_fail = handle(&a, req, 0, NULL) < 0;
-        }
-    } else {
-        ndjson_reader *rd = ndjson_reader_open(stdin, 0);
-        if (!rd)
-            return 74;
-        for (;;) {
-            cJSON *req = NULL;
-            orf_err_clear(&e);
-            int rc = ndjson_next(rd, "mesh", &req, &e);
-            if (rc == 0)
-                break;
-            if (rc < 0) {
-                if (!a.quiet)
-                    fprintf(stderr, "mesh-render: %s\n", e.message);
-                ndjson_reader_close(rd);
-                return 74;
-            }
-            if (handle(&a, req, ndjson_line(rd), &e) < 0) {
-                io_fail = 1;
-                break;
-            }
-        }
-        ndjson_reader_close(rd);
+    if (!(a.names = out_names_new())) {
+        cli_say("mesh-render", a.out.quiet, "out of memory");
+        return ORF_EXIT_IO;
     }
-    if (io_fail) {
-        if (errno == EPIPE)
-            return a.failed ? 1 : 0;
-        if (!a.quiet)
-            fprintf(stderr, "mesh-render: writing records: %s\n", strerror(errno));
-        return 74;
-    }
-    return a.failed ? 1 : 0;
+    signal(SIGPIPE, SIG_IGN);
+    int rc = cli_requests("mesh-render", a.out.quiet, argc, argv, optind, "mesh", 0, handle, &a);
+    out_names_free(a.names);
+    return cli_worse(rc, cli_finish(&a.out));
 }

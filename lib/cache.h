@@ -72,48 +72,13 @@ int cache_put_request(orf_cache *c, const char *key, const cJSON *record, const 
  * time on a hit. -1 on an error. */
 int cache_get_request(orf_cache *c, const char *key, cJSON **record, orf_err *e);
 
-/* ---- Request keys for the programs ------------------------------------
- * How a program turns a request into its key: the parameters it knows, with
- * their defaults, and where its input comes from. The table lives in
- * lib/cache_programs.c and is the ONE place a program's key parameters are
- * listed: mesh-gen and mesh-refine call cache_request_key_for() with their
- * entry, and `dedup-cache key|lookup` do the same, so the two always agree.
- * The owner of each program owns its entry (the current ones are provisional
- * until the programs land). */
-typedef struct cache_param {
-    const char *name;         /* request field, e.g. "depth" */
-    const char *default_json; /* its default as JSON text, e.g. "1" or "\"auto\"" */
-} cache_param;
-
-typedef struct cache_program {
-    const char *program;     /* "mesh-gen" */
-    const char *input_key;   /* request field holding the input's content hash
-                                (64 hex) used as is, e.g. "field"; may be NULL */
-    const char *input_path;  /* request field holding a file path whose bytes
-                                are hashed, e.g. "image"; may be NULL */
-    const cache_param *params;
-    size_t nparams;
-} cache_program;
-
-/* The table entry of a program by name ("mesh-gen", "mesh-refine"), or NULL. */
-const cache_program *cache_program_find(const char *program);
-
-/* The canonical parameters of a request: an object with every parameter of
- * `p`, the request's value when present, else the default. Fields `p` does
- * not list (id, out, no_cache, ...) are not part of the key. The caller owns
- * *params. -1 with "bad_request" when a default is not valid JSON. */
-int cache_request_params(const cache_program *p, const cJSON *req, cJSON **params, orf_err *e);
-
-/* The key a program would use for a request: cache_request_key() over the
- * canonical parameters and the input hash. The input hash is, in order: the
- * request's "input" field when it is a valid key, p->input_key's field when
- * it is a valid key, or the SHA-256 of the file named by p->input_path's
- * field. -1 with "bad_request" (no input) or "no_input" (file unreadable). */
-int cache_request_key_for(const cache_program *p, const cJSON *req, char key[65], orf_err *e);
+/* How each program turns a request into its key (the parameters, their
+ * canonical form, the input) is lib/params.h and lib/runner.h's: the same
+ * code for the programs and for `dedup-cache key|lookup`. */
 
 /* Canonical JSON of v: object keys sorted by byte order at every level, no
- * whitespace, integers (|v| < 2^53) without a fraction, other numbers with
- * %.17g, strings with only '"', '\\' and control characters escaped.
+ * whitespace, integers (|v| < 2^53) without a fraction, other numbers in
+ * the shortest %.15g..%.17g form that reads back as the same double, strings with only '"', '\\' and control characters escaped.
  * A malloc'd string, NULL when out of memory. */
 char *cache_canonical_json(const cJSON *v);
 

@@ -65,7 +65,11 @@ static void put_number(buf *b, double v)
     else if (v == floor(v) && fabs(v) < 9007199254740992.0)
         snprintf(s, sizeof s, "%lld", (long long)v); /* also turns -0 into 0 */
     else
-        snprintf(s, sizeof s, "%.17g", v);
+        for (int p = 15; p <= 17; p++) { /* the shortest form that reads back as v */
+            snprintf(s, sizeof s, "%.*g", p, v);
+            if (strtod(s, NULL) == v)
+                break;
+        }
     puts_(b, s);
 }
 
@@ -160,48 +164,4 @@ void cache_request_key(const char *program, const cJSON *params, const char *inp
         cache_hash(b.p, b.n, key);
     }
     free(b.p);
-}
-
-int cache_request_params(const cache_program *p, const cJSON *req, cJSON **params, orf_err *e)
-{
-    *params = cJSON_CreateObject();
-    if (!*params)
-        return orf_fail(e, "cache_error", "out of memory");
-    for (size_t i = 0; i < p->nparams; i++) {
-        const cJSON *v = cJSON_GetObjectItemCaseSensitive(req, p->params[i].name);
-        cJSON *copy = v ? cJSON_Duplicate(v, 1) : cJSON_Parse(p->params[i].default_json);
-        if (!copy) {
-            cJSON_Delete(*params);
-            *params = NULL;
-            return orf_fail(e, "bad_request", "%s: default of \"%s\" is not valid JSON", p->program,
-                            p->params[i].name);
-        }
-        cJSON_AddItemToObject(*params, p->params[i].name, copy);
-    }
-    return 0;
-}
-
-int cache_request_key_for(const cache_program *p, const cJSON *req, char key[65], orf_err *e)
-{
-    char input[65];
-    const char *in = ndjson_get_string(req, "input");
-    if (in && cache_key_valid(in)) {
-        memcpy(input, in, 65);
-    } else if (p->input_key && (in = ndjson_get_string(req, p->input_key)) && cache_key_valid(in)) {
-        memcpy(input, in, 65);
-    } else if (p->input_path && (in = ndjson_get_string(req, p->input_path))) {
-        if (cache_hash_file(in, input, e) < 0)
-            return -1;
-    } else {
-        return orf_fail(e, "bad_request", "%s request has no input: needs \"input\" (a content hash)%s%s%s%s%s",
-                        p->program, p->input_key ? ", \"" : "", p->input_key ? p->input_key : "",
-                        p->input_key ? "\" (a key)" : "", p->input_path ? " or a path in \"" : "",
-                        p->input_path ? p->input_path : "");
-    }
-    cJSON *params;
-    if (cache_request_params(p, req, &params, e) < 0)
-        return -1;
-    cache_request_key(p->program, params, input, key);
-    cJSON_Delete(params);
-    return 0;
 }

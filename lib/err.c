@@ -1,3 +1,4 @@
+/* err.c - filling and clearing the orf_err every function reports through (see err.h). */
 #include "err.h"
 
 #include <errno.h>

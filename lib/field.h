@@ -2,7 +2,7 @@
  *
  * A field lives on a working grid of w x h cells laid over the image (the
  * longer side has `max_side` cells, 320 by default: a little finer than
- * the finest stage's 256). Model coordinates follow DESIGN.md: the image
+ * the finest stage's 256). Model coordinates follow docs/design.md: the image
  * plane is xy, +x right, +y up, +z toward the viewer, centred on the
  * origin, the longer image side spanning [-0.5, 0.5]. Cell (i, j) (j from
  * the top row) has its centre at

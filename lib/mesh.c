@@ -1,3 +1,4 @@
+/* mesh.c - the orf_mesh container: allocation, freeing, bounding box, triangle normals, validation (see mesh.h). */
 #include "mesh.h"
 
 #include <math.h>

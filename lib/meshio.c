@@ -472,67 +472,61 @@ int meshio_write_file(const orf_mesh *m, mesh_format f, const char *path, orf_er
     if (f == MESH_FMT_UNKNOWN)
         return orf_fail(e, "bad_format", "%s: unknown mesh format (use .glb, .obj, .ply or .stl)", path);
     int textured_obj = f == MESH_FMT_OBJ && m->uv && m->texture.w > 0 && m->texture.rgba;
-    char *stem = NULL, *side = NULL;
-    const char *mtl_base = NULL;
-    if (textured_obj) {
-        size_t plen = strlen(path);
-        stem = malloc(plen + 8);
-        side = malloc(plen + 8);
-        if (!stem || !side) {
-            free(stem);
-            free(side);
-            return orf_fail(e, "io_error", "%s: out of memory", path);
-        }
-        memcpy(stem, path, plen + 1);
-        char *dot = strrchr(stem, '.');
-        if (dot && !strchr(dot, '/'))
-            *dot = 0;
-        const char *slash = strrchr(stem, '/');
-        mtl_base = slash ? slash + 1 : stem;
-    }
     uint8_t *data = NULL;
     size_t n = 0;
-    int rc = 0;
-    if (textured_obj) {
-        char mtl_name[512], png_name[512];
-        snprintf(mtl_name, sizeof mtl_name, "%s.mtl", mtl_base);
-        snprintf(png_name, sizeof png_name, "%s.png", mtl_base);
-        uint8_t *png = NULL;
-        size_t png_n = 0;
-        rc = image_encode_png(&m->texture, &png, &png_n, e);
-        if (!rc) {
-            sprintf(side, "%s.png", stem);
-            rc = meshio_write_atomic(side, png, png_n, e);
-            free(png);
-        }
-        if (!rc) {
-            mio_buf b = {0};
-            mio_printf(&b,
-                       "# written by orfeas\nnewmtl %s\nKa 1 1 1\nKd 1 1 1\nKs 0 0 0\nd 1\nillum 1\n"
-                       "map_Kd %s\n",
-                       MIO_OBJ_MATERIAL, png_name);
-            rc = mio_finish(&b, &data, &n, e);
-            if (!rc) {
-                sprintf(side, "%s.mtl", stem);
-                rc = meshio_write_atomic(side, data, n, e);
-                free(data);
-                data = NULL;
-            }
-        }
-        if (!rc)
-            rc = meshio_write_mem(m, f, mtl_name, &data, &n, e);
-    } else {
-        rc = meshio_write_mem(m, f, NULL, &data, &n, e);
+    if (meshio_write_mem(m, f, NULL, &data, &n, e))
+        return -1;
+    if (!textured_obj) {
+        int rc = meshio_write_atomic(path, data, n, e);
+        free(data);
+        return rc;
     }
-    if (!rc)
-        rc = meshio_write_atomic(path, data, n, e);
-    if (rc && textured_obj) {
+    /* <stem>.obj, <stem>.mtl and <stem>.texture.png beside it */
+    size_t plen = strlen(path);
+    char *stem = malloc(plen + 16), *side = malloc(plen + 16);
+    uint8_t *png = NULL, *mtl = NULL, *obj = NULL;
+    size_t png_n = 0, mtl_n = 0, obj_n = 0;
+    int rc = -1, wrote_png = 0, wrote_mtl = 0;
+    if (!stem || !side) {
+        orf_fail(e, "io_error", "%s: out of memory", path);
+        goto done;
+    }
+    memcpy(stem, path, plen + 1);
+    char *dot = strrchr(stem, '.');
+    if (dot && !strchr(dot, '/'))
+        *dot = 0;
+    const char *slash = strrchr(stem, '/');
+    const char *base = slash ? slash + 1 : stem;
+    char mtl_name[512], png_name[512];
+    snprintf(mtl_name, sizeof mtl_name, "%s.mtl", base);
+    snprintf(png_name, sizeof png_name, "%s" MESHIO_TEXTURE_SUFFIX, base);
+    if (image_encode_png(&m->texture, &png, &png_n, e) || meshio_obj_material(png_name, &mtl, &mtl_n, e) ||
+        meshio_obj_with_material(data, n, mtl_name, &obj, &obj_n, e))
+        goto done;
+    sprintf(side, "%s" MESHIO_TEXTURE_SUFFIX, stem);
+    if (meshio_write_atomic(side, png, png_n, e))
+        goto done;
+    wrote_png = 1;
+    sprintf(side, "%s.mtl", stem);
+    if (meshio_write_atomic(side, mtl, mtl_n, e))
+        goto done;
+    wrote_mtl = 1;
+    rc = meshio_write_atomic(path, obj, obj_n, e);
+done:
+    if (rc && stem && side) {
         /* leave nothing half-made beside the path */
-        sprintf(side, "%s.png", stem);
-        unlink(side);
-        sprintf(side, "%s.mtl", stem);
-        unlink(side);
+        if (wrote_png) {
+            sprintf(side, "%s" MESHIO_TEXTURE_SUFFIX, stem);
+            unlink(side);
+        }
+        if (wrote_mtl) {
+            sprintf(side, "%s.mtl", stem);
+            unlink(side);
+        }
     }
+    free(png);
+    free(mtl);
+    free(obj);
     free(data);
     free(stem);
     free(side);

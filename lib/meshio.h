@@ -14,7 +14,8 @@
  *   GLB: positions, normals, UVs and the texture (PNG, embedded) when present;
  *        vertex colours as COLOR_0. Passes the Khronos validator with no issue.
  *   OBJ: v, vt, vn, f; meshio_write_file also writes <stem>.mtl and
- *        <stem>.png beside it when the mesh has a texture.
+ *        <stem>.texture.png beside it when the mesh has a texture (a name no
+ *        source image has, so an input is never written over).
  *   PLY: binary little-endian, vertex x y z [nx ny nz] [s t] [red green blue alpha].
  *   STL: binary, one facet normal per triangle.
  */
@@ -51,6 +52,20 @@ int meshio_read_file(const char *path, uint32_t max_tris, orf_mesh *out, orf_err
  * not NULL and the mesh has a texture. */
 int meshio_write_mem(const orf_mesh *m, mesh_format f, const char *mtl_name, uint8_t **data,
                      size_t *n, orf_err *e);
+
+/* The texture file of a textured OBJ is <stem> MESHIO_TEXTURE_SUFFIX. */
+#define MESHIO_TEXTURE_SUFFIX ".texture.png"
+
+/* The .mtl text of a textured OBJ whose texture file is `texture_name`
+ * (malloc'd *data of *n bytes). */
+int meshio_obj_material(const char *texture_name, uint8_t **data, size_t *n, orf_err *e);
+
+/* An OBJ written without a material (meshio_write_mem with mtl_name NULL)
+ * with `mtllib <mtl_name>` and the material's `usemtl` put in, as
+ * meshio_write_mem would have written it: the file of a textured OBJ whose
+ * cached bytes name no file. malloc'd *data of *len bytes. */
+int meshio_obj_with_material(const uint8_t *obj, size_t n, const char *mtl_name, uint8_t **data,
+                             size_t *len, orf_err *e);
 
 /* Write to `path` atomically, in the format of `f` (or of path's extension
  * when f is MESH_FMT_UNKNOWN); OBJ with a texture also writes .mtl and .png. */

@@ -335,3 +335,39 @@ int meshio_write_obj(const orf_mesh *m, const char *mtl_name, mio_buf *b, orf_er
     }
     return 0;
 }
+
+int meshio_obj_material(const char *texture_name, uint8_t **data, size_t *n, orf_err *e)
+{
+    mio_buf b = {0};
+    mio_printf(&b,
+               "# written by orfeas\nnewmtl %s\nKa 1 1 1\nKd 1 1 1\nKs 0 0 0\nd 1\nillum 1\n"
+               "map_Kd %s\n",
+               MIO_OBJ_MATERIAL, texture_name);
+    return mio_finish(&b, data, n, e);
+}
+
+int meshio_obj_with_material(const uint8_t *obj, size_t n, const char *mtl_name, uint8_t **data,
+                             size_t *len, orf_err *e)
+{
+    /* after the first line (the header comment): mtllib; before the first
+     * face: usemtl, as meshio_write_obj places them */
+    size_t first = 0;
+    while (first < n && obj[first] != '\n')
+        first++;
+    if (first < n)
+        first++;
+    size_t face = first;
+    while (face < n && !(obj[face] == 'f' && face + 1 < n && obj[face + 1] == ' ')) {
+        while (face < n && obj[face] != '\n')
+            face++;
+        if (face < n)
+            face++;
+    }
+    mio_buf b = {0};
+    mio_put(&b, (const char *)obj, first);
+    mio_printf(&b, "mtllib %s\n", mtl_name);
+    mio_put(&b, (const char *)obj + first, face - first);
+    mio_printf(&b, "usemtl %s\n", MIO_OBJ_MATERIAL);
+    mio_put(&b, (const char *)obj + face, n - face);
+    return mio_finish(&b, data, len, e);
+}

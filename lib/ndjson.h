@@ -6,7 +6,10 @@
  * it becomes {bare_field: "<the line, trimmed>"}. Anything else (invalid
  * JSON, an array, a number, a string, true/false/null) is a bad request, and
  * so is a line longer than max_line bytes, which is skipped to its end
- * without being held in memory. CRLF line ends are accepted.
+ * without being held in memory, a line that is not UTF-8 or holds a NUL byte,
+ * and an object that gives a field twice or holds an escape that is no
+ * character (\u0000, a lone surrogate): whatever would come out of a record
+ * wrong. CRLF line ends are accepted. Parameters are checked by params.h.
  *
  * Writing: ndjson_write() prints a record on one line and flushes it, so a
  * downstream reader sees it before the writer's input ends.
@@ -37,17 +40,6 @@ int ndjson_next(ndjson_reader *r, const char *bare_field, cJSON **req, orf_err *
 
 /* The 1-based number of the line ndjson_next() consumed last. */
 long ndjson_line(const ndjson_reader *r);
-
-/* What a known request field must be. */
-typedef enum { NDJSON_STRING, NDJSON_NUMBER, NDJSON_INTEGER, NDJSON_BOOL, NDJSON_OBJECT } ndjson_type;
-typedef struct ndjson_field {
-    const char *name;
-    ndjson_type type;
-} ndjson_field;
-
-/* Check that each field of `fields` present in `req` has its type. -1 with
- * "bad_request" naming the first field that does not. */
-int ndjson_check_fields(const cJSON *req, const ndjson_field *fields, size_t nfields, orf_err *e);
 
 /* The string value of req[name], or NULL when absent or not a string. */
 const char *ndjson_get_string(const cJSON *req, const char *name);

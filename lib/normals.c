@@ -1,3 +1,4 @@
+/* normals.c - smooth vertex normals, area-weighted over the triangles around each vertex (see normals.h). */
 #include "normals.h"
 
 #include <math.h>

@@ -1,3 +1,4 @@
+/* texture.c - front projection of the source image: UVs, the bled texture, vertex colours (see texture.h). */
 #include "texture.h"
 
 #include <math.h>

@@ -1,6 +1,6 @@
 /* texture.h - the source image as the mesh's colour: front projection.
  *
- * DESIGN's frame: the image lies in the xy plane, +x right, +y up, centred on
+ * The frame of docs/design.md: the image lies in the xy plane, +x right, +y up, centred on
  * the origin, its longer side spanning `extent` mesh units (1.0 for meshes
  * from mesh-gen). A vertex at (x, y, z) takes the colour of the image pixel
  * in front of it, whatever z is: the back (z < 0) gets the same UVs as the

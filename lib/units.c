@@ -1,3 +1,4 @@
+/* units.c - durations, sizes (K, M, G, T: powers of 1024) and the clocks (see units.h). */
 #include "units.h"
 
 #include <errno.h>

@@ -9,7 +9,7 @@
  *     (carried past the rim from the cells inside it), whose zero set is
  *     z = +-top at the cells: front and back meet on the rim itself with no
  *     wall between them, and the outline (at z = 0, the function is sd)
- *     sits on the rim at any grid size; the same zero set as DESIGN.md's
+ *     sits on the rim at any grid size; the same zero set as docs/design.md's
  *     z_front - |z|, and for a disc (q = 2R - sd) the sphere;
  *   inflate, back = flat: min(z, sd - z^2 / q).
  * The grid spacing is step = 1 / n model units, so the longer image side

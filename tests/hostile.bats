@@ -151,9 +151,13 @@ make_hostile_meshes() {
     run -0 bash -c "printf '%s\n' \"\$0\" | jq -r 'select(.error) | .error.code' | sort | uniq -c" "$output"
     [[ "$output" == *"no_input"* ]]
     [[ "$output" == *"bad_request"* ]]
-    # the good lines after the garbage still got their key
-    run -0 jq -s '[.[] | select(.key)] | length' <<<"$(timeout $T dedup-cache key --program mesh-gen <garbage.ndjson 2>/dev/null)"
-    [ "$output" -eq 3 ]
+    # the good line after the garbage still got its key; out-of-range values
+    # are refused as mesh-gen refuses them
+    keyed=$(timeout $T dedup-cache key --program mesh-gen <garbage.ndjson 2>/dev/null) || true
+    run -0 jq -s '[.[] | select(.key)] | length' <<<"$keyed"
+    [ "$output" -eq 1 ]
+    run -0 jq -r 'select(.error and .image == "good.png") | .error.code' <<<"$keyed"
+    [ "$output" = "$(printf 'bad_request\nbad_request')" ]
 }
 
 @test "dedup-cache lookup: garbage lines are error records, good lines pass through" {
@@ -250,7 +254,7 @@ make_hostile_meshes() {
     echo img >a.png
     rk=$(echo '{"image":"a.png"}' | dedup-cache key --program mesh-gen | jq -r .key)
     mkdir -p "$ORFEAS_CACHE_DIR/requests/${rk:0:2}"
-    printf '{"key":"%s","created":%s,"used":1,"cost_ms":1,"objects":[],"record":{"planted":true}}' \
+    printf '{"key":"%s","created":%s,"used":1,"cost_ms":1,"objects":[],"record":{"records":[{"stage":"voxel","planted":true},{"stage":"rough","planted":true}]}}' \
         "$rk" "$(date +%s)" >outside/entry.json
     ln -s "$BATS_TEST_TMPDIR/outside/entry.json" "$ORFEAS_CACHE_DIR/requests/${rk:0:2}/${rk:2}"
     run -0 timeout $T dedup-cache lookup --program mesh-gen <<<'{"image":"a.png"}'
@@ -342,9 +346,12 @@ make_hostile_meshes() {
 # Skip unless the program answers a request line with a record (a build
 # whose mesh-gen is still the placeholder front end).
 mesh_program_ready() {
-    local out
-    out=$(echo '{"image":"/nonexistent.png","mesh":"/nonexistent.glb"}' | timeout $T "$1" 2>/dev/null) || true
-    [ -n "$out" ] || skip "$1 does not process requests in this build"
+    # a missing input is one failed record and status 1: never silence, a
+    # crash or a hang, which fail the test that called this
+    local out rc=0
+    out=$(echo '{"image":"/nonexistent.png","mesh":"/nonexistent.glb"}' | timeout $T "$1" 2>/dev/null) || rc=$?
+    [ "$rc" -eq 1 ] || { echo "$1 exited $rc on a missing input" >&2; return 1; }
+    [ -n "$out" ] || { echo "$1 printed nothing for a missing input" >&2; return 1; }
 }
 
 # Hostile images in the current folder.
@@ -489,26 +496,35 @@ make_hostile_images() {
     # the cache write fails first: a cache_error record
     run --separate-stderr timeout 120 bash -c "ulimit -f 10; exec mesh-refine -q --out out --resolution 64 --refined-resolution 32 <<<sph.glb"
     refute_signal
-    [ "$status" -eq 1 ]
+    [ "$status" -eq 74 ]
     printf '%s\n' "$output" | jq -e -s '[.[] | select(.error) | .error.code] | index("cache_error") != null' >/dev/null
-    # without the cache, the out file's write fails: an io_error record
-    run --separate-stderr timeout 120 bash -c "ulimit -f 10; exec mesh-refine -q --no-cache --out out --resolution 64 --refined-resolution 32 <<<sph.glb"
+    # without a cache, the out file's write fails: an io_error record
+    echo x >file
+    run --separate-stderr timeout 120 bash -c "ulimit -f 10; ORFEAS_CACHE_DIR=\"$BATS_TEST_TMPDIR/file/cache\" exec mesh-refine -q --out out --resolution 64 --refined-resolution 32 <<<sph.glb"
     refute_signal
-    [ "$status" -eq 1 ]
+    [ "$status" -eq 74 ]
     printf '%s\n' "$output" | jq -e -s '[.[] | select(.error) | .error.code] | index("io_error") != null' >/dev/null
     [ -z "$(ls -A out)" ]
     assert_no_temp "$ORFEAS_CACHE_DIR"
 }
 
-@test "mesh-refine: a cache folder that cannot be made: a warning, and the work goes on without it" {
+@test "mesh-refine: a cache folder that cannot be made: 74 without --out, with it a warning and the work goes on" {
     "$TOOLS"/meshtool make cube cube.glb
     echo x >file
     export ORFEAS_CACHE_DIR="$BATS_TEST_TMPDIR/file/cache"
+    # nowhere to keep the meshes: refused before any work
     run --separate-stderr timeout 120 mesh-refine --resolution 32 --refined-resolution 16 <<<cube.glb
+    refute_signal
+    [ "$status" -eq 74 ]
+    [ -z "$output" ]
+    [[ "$stderr" == *"give --out"* ]]
+    run --separate-stderr timeout 120 mesh-refine --out models --resolution 32 --refined-resolution 16 <<<cube.glb
     refute_signal
     assert_success
     [[ "$stderr" == *"without the cache"* ]]
-    printf '%s\n' "$output" | jq -e -s 'length == 2 and all(.[]; has("error") | not)' >/dev/null
+    printf '%s\n' "$output" | jq -e -s 'length == 2 and all(.[]; has("error") | not) and .[1].mesh.out == "models/cube.glb"
+        and all(.[]; .mesh | has("path") | not)' >/dev/null
+    [ -s models/cube.glb ]
 }
 
 @test "mesh-gen: a FIFO with no writer and a tiny --max-pixels never hang and have their codes" {
@@ -530,7 +546,7 @@ make_hostile_images() {
     mkdir out
     run --separate-stderr timeout 120 bash -c "ulimit -f 5; exec mesh-gen -q -o out <<<disc.png"
     refute_signal
-    [ "$status" -eq 1 ]
+    [ "$status" -eq 74 ]
     printf '%s\n' "$output" | jq -e -s '[.[] | select(.error) | .error.code] | index("cache_error") != null' >/dev/null
     assert_no_temp out
     assert_no_temp "$ORFEAS_CACHE_DIR"

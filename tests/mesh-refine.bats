@@ -3,7 +3,8 @@
 load test_helper
 
 # mesh-gen-like records: tests/tools/mkfield draws a cut-out, makes its field
-# with the library and stores it in the test's cache (until mesh-gen lands).
+# with the library and stores it in the test's cache (the tests below also feed
+# real mesh-gen output).
 records() { "$TOOLS/mkfield" "$1" "$1.png" "${2:-192}"; }
 
 @test "a mesh-gen pipeline: voxel and rough pass through, then one refined and one final record" {
@@ -113,7 +114,9 @@ check_shape() {
     mesh-refine --format obj --out d2 < recs
     assert_file_exists d2/disc.obj
     assert_file_exists d2/disc.mtl
-    assert_file_exists d2/disc.png
+    assert_file_exists d2/disc.texture.png
+    grep -q '^mtllib disc.mtl$' d2/disc.obj
+    grep -q '^map_Kd disc.texture.png$' d2/disc.mtl
     mesh-refine --format ply --out d3 < recs | jq -e -s '.[-1].textured'
 }
 
@@ -231,5 +234,5 @@ check_shape() {
     run --separate-stderr mesh-refine - <<<$'{"mesh":"x.ply","resolution":-4}\n{"mesh":"x.ply","resolution":1e9}\n{"mesh":"x.ply","smooth":5000}'
     assert_failure 1
     assert_equal "$(echo "$output" | jq -r .error.message | paste -sd'|')" \
-        "resolution -4 is outside 8..2048|resolution 1e+09 is outside 8..2048|smooth 5000 is outside 0..1000"
+        "x.ply: resolution must be a whole number in 8..2048, not -4|x.ply: resolution must be a whole number in 8..2048, not 1000000000|x.ply: smooth must be a whole number in 0..1000, not 5000"
 }

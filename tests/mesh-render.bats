@@ -145,16 +145,20 @@ sphere.glb
 junk.stl'
     assert_failure 1
     assert_equal "$(jq -s -c 'map(.error.code // "ok")' <<<"$output")" \
-        '["io_error","bad_mesh","bad_request","bad_request","bad_request","ok","bad_mesh"]'
+        '["no_input","bad_mesh","bad_request","bad_request","bad_request","ok","bad_mesh"]'
     jq -e -s '.[0].error.message | contains("missing.obj")' <<<"$output"
     [ "$(ls out)" = "sphere-front.png" ]
     [[ "$stderr" == *missing.obj* ]]
+    # each message names its input once
+    [[ "$stderr" != *"missing.obj: missing.obj"* ]]
+    [[ "$stderr" != *"garbage.glb: garbage.glb"* ]]
 }
 
-@test "a failed record from upstream is passed on untouched" {
+@test "a failed record from upstream is passed on untouched and counts as failed" {
     run --separate-stderr mesh-render <<<'{"image":"x.png","error":{"code":"bad_image","message":"x"}}'
-    assert_success
+    assert_failure 1
     assert_equal "$output" '{"image":"x.png","error":{"code":"bad_image","message":"x"}}'
+    assert_equal "$stderr" ""
 }
 
 @test "usage errors exit 64 with nothing on stdout" {

@@ -68,13 +68,13 @@ stats_field() { # FILE FIELD
 @test "a textured OBJ comes with its MTL and PNG, which assimp finds" {
     meshtool make sphere globe.obj --texture
     assert_file_exists globe.mtl
-    assert_file_exists globe.png
-    [ "$(head -c 8 globe.png | od -An -tx1 | tr -d ' \n')" = "89504e470d0a1a0a" ]
+    assert_file_exists globe.texture.png
+    [ "$(head -c 8 globe.texture.png | od -An -tx1 | tr -d ' \n')" = "89504e470d0a1a0a" ]
     grep -q '^mtllib globe.mtl' globe.obj
-    grep -q '^map_Kd globe.png' globe.mtl
+    grep -q '^map_Kd globe.texture.png' globe.mtl
     run assimp info globe.obj -r
     assert_success
-    assert_output --partial "'globe.png'"
+    assert_output --partial "'globe.texture.png'"
 }
 
 @test "assimp reads every STL written with its face count" {
@@ -149,5 +149,5 @@ stats_field() { # FILE FIELD
     run meshtool convert a.glb no-such-dir/b.glb
     assert_failure
     [ -z "$(find . -name '*.tmp*')" ]
-    [ "$(ls | sort | tr '\n' ' ')" = "a.glb a.mtl a.obj a.png " ]
+    [ "$(ls | sort | tr '\n' ' ')" = "a.glb a.mtl a.obj a.texture.png " ]
 }

@@ -4,7 +4,7 @@
                         [--json]
 
 The Python anchor of the orfeas benchmarks for the rough stage of mesh-gen:
-the same steps as shared/DESIGN.md "The pipeline" 1-5, done the obvious way
+the same steps as docs/design.md "The pipeline" 1-5, done the obvious way
 with Debian's NumPy, SciPy, scikit-image and Pillow (install them with
 scripts/bench/install-baseline-deps):
 

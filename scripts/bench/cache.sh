@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # scripts/bench/cache.sh BUILD - cache speed: a request hit through `dedup-cache lookup`,
-# put/get of a 4 MiB object. Anchors: the DESIGN.md rough-stage target (40 ms on CPU),
+# put/get of a 4 MiB object. Anchors: the docs/design.md rough-stage target (40 ms on CPU),
 # which a hit must beat 1000 times (the original service promised 100-150x).
 # And the ratio that matters: a mesh-gen rough record answered from the cache
 # against the same record computed (a miss), on the bundled 512 px sample.

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # scripts/bench/mesh-gen.sh BUILD - mesh-gen speed on the bundled 512 px cut-out
 # (samples/orfeas.png, or one drawn by mksample): time to the first (voxel) record
-# and to the rough record, median of several runs, against the DESIGN.md anchors
+# and to the rough record, median of several runs, against the docs/design.md anchors
 # (targets 20 ms and 40 ms on 2 CPU cores; the seed service's 0.5 s and 3 s);
 # a cache hit against a miss; growth with the rough grid N and with image size;
 # and the same rough stage done in Python (scripts/bench/baseline_rough.py:

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # scripts/bench/mesh-refine.sh BUILD - refined and final stage times on a 512 px
-# cut-out (median of 5 runs, cache off), against DESIGN.md's targets (refined
+# cut-out (median of 5 runs, cache off), against docs/design.md's targets (refined
 # 200 ms, final 400 ms on 2 CPU cores) and, when /usr/bin/python3 has Debian's
 # python3-skimage and python3-open3d (scripts/bench/install-baseline-deps), as
 # a ratio to scripts/bench/baseline_final.py doing the same final stage

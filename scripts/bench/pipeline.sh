@@ -2,7 +2,7 @@
 # scripts/bench/pipeline.sh BUILD - the four progressive stages in one
 # process (mesh-gen --progressive) on the bundled 512 px cut-out: each
 # record's own "ms" (from the request to that record), median of RUNS runs,
-# against the DESIGN.md targets (20, 40, 200, 400 ms on 2 cores), with one
+# against the docs/design.md targets (20, 40, 200, 400 ms on 2 cores), with one
 # and two OpenMP threads and with OMP_WAIT_POLICY=passive for comparison.
 set -euo pipefail
 build=$(cd "${1:-build}" && pwd)

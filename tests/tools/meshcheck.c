@@ -8,7 +8,7 @@
  *     the angle between the normals of its two triangles; sharp edges are
  *     those over 40 degrees. With IMAGE, "iou" is the intersection over union
  *     of the mesh's front silhouette (every triangle projected along -z,
- *     rasterised at the pixel centres of the image, DESIGN.md's frame: longer
+ *     rasterised at the pixel centres of the image, docs/design.md's frame: longer
  *     side spanning [-0.5, 0.5], +y up) and the image's foreground (alpha >= 128).
  *
  *   meshcheck dirty OUT.stl [TRIANGLES]

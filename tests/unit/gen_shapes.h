@@ -1,5 +1,5 @@
 /* gen_shapes.h - images the mesh-gen unit tests draw, and the mesh checks
- * they make (a private stand-in for lib/topology until it lands). */
+ * they make (independent of lib/topology, so the tests check it). */
 #ifndef ORFEAS_GEN_SHAPES_H
 #define ORFEAS_GEN_SHAPES_H
 
@@ -147,7 +147,7 @@ static inline mcheck mesh_check(const orf_mesh *m)
 }
 
 /* Rasterise the mesh seen along -z into a w x h grid over the image
- * (DESIGN.md coordinates) and return the IoU with `fg` (w*h, 0/1). */
+ * (docs/design.md coordinates) and return the IoU with `fg` (w*h, 0/1). */
 static inline double silhouette_iou(const orf_mesh *m, int w, int h, const uint8_t *fg)
 {
     double L = w > h ? w : h, W = w / L, H = h / L;

@@ -67,23 +67,6 @@ int main(void)
     cJSON_Delete(a);
     cJSON_Delete(b);
 
-    /* program table: defaults filled, unknown fields ignored, input by content */
-    const cache_program *mg = cache_program_find("mesh-gen");
-    CHECK(mg != NULL && cache_program_find("nope") == NULL, "program table");
-    cJSON *r1 = cJSON_Parse("{\"input\":\"ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad\",\"id\":1}");
-    cJSON *r2 = cJSON_Parse("{\"input\":\"ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad\",\"id\":2,"
-                            "\"depth\":1,\"mode\":\"auto\"}");
-    cJSON *r3 = cJSON_Parse("{\"input\":\"ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad\",\"depth\":2}");
-    CHECK(cache_request_key_for(mg, r1, k1, &e) == 0 && cache_request_key_for(mg, r2, k2, &e) == 0 &&
-              strcmp(k1, k2) == 0, "defaults spelled out give the same key, id is not part of it");
-    CHECK(cache_request_key_for(mg, r3, k3, &e) == 0 && strcmp(k1, k3) != 0, "a changed parameter changes the key");
-    cJSON *r4 = cJSON_Parse("{\"id\":3}");
-    CHECK(cache_request_key_for(mg, r4, k3, &e) < 0 && strcmp(e.code, "bad_request") == 0, "no input: bad_request");
-    cJSON_Delete(r1);
-    cJSON_Delete(r2);
-    cJSON_Delete(r3);
-    cJSON_Delete(r4);
-
     /* open */
     orf_cache *c;
     CHECK(cache_open(&c, dir, 0, &e) == 0, "open creates %s", dir);

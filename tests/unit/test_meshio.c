@@ -197,8 +197,8 @@ static void test_round_trips(void)
     struct stat st;
     snprintf(side, sizeof side, "%s/sphere.mtl", dir);
     CHECK(stat(side, &st) == 0 && st.st_size > 0, "textured OBJ has its .mtl");
-    snprintf(side, sizeof side, "%s/sphere.png", dir);
-    CHECK(stat(side, &st) == 0 && st.st_size > 0, "textured OBJ has its .png");
+    snprintf(side, sizeof side, "%s/sphere.texture.png", dir);
+    CHECK(stat(side, &st) == 0 && st.st_size > 0, "textured OBJ has its .texture.png");
     uint8_t *obj;
     size_t objn;
     snprintf(side, sizeof side, "%s/sphere.obj", dir);

@@ -6,7 +6,9 @@
 #include <unistd.h>
 
 #include "check.h"
+#include "meshio.h"
 #include "ndjson.h"
+#include "params.h"
 
 static FILE *from_string(const char *s)
 {
@@ -86,19 +88,58 @@ int main(void)
     ndjson_reader_close(r);
     fclose(f);
 
-    /* field types */
-    ndjson_field fields[] = {{"depth", NDJSON_NUMBER}, {"resolution", NDJSON_INTEGER}, {"format", NDJSON_STRING},
-                             {"no_cache", NDJSON_BOOL}};
-    req = cJSON_Parse("{\"depth\":1.5,\"resolution\":96,\"format\":\"glb\",\"no_cache\":true,\"x\":[1]}");
-    CHECK(ndjson_check_fields(req, fields, 4, &e) == 0, "right types pass");
+    /* field types and ranges: the parameter tables (params.h) */
+    stage_opts o;
+    params_defaults(&o);
+    req = cJSON_Parse("{\"depth\":1.5,\"resolution\":96,\"format\":\"GLB\",\"no_cache\":true,\"x\":[1]}");
+    CHECK(params_apply(&params_mesh_gen, req, NULL, &o, &e) == 0 && o.format == MESH_FMT_GLB &&
+              o.grid[0] == 96 && o.grid[1] == 96 && o.depth == 1.5f && o.no_cache,
+          "right types pass, a choice in any case");
     cJSON_Delete(req);
     req = cJSON_Parse("{\"resolution\":96.5}");
-    CHECK(ndjson_check_fields(req, fields, 4, &e) == -1 && strstr(e.message, "resolution"),
-          "non-integer resolution refused: %s", e.message);
+    CHECK(params_apply(&params_mesh_gen, req, NULL, &o, &e) == -1 && strstr(e.message, "resolution") &&
+              strstr(e.message, "96.5"),
+          "non-integer resolution refused, naming the value: %s", e.message);
     cJSON_Delete(req);
     req = cJSON_Parse("{\"depth\":\"deep\"}");
-    CHECK(ndjson_check_fields(req, fields, 4, &e) == -1 && strstr(e.message, "depth"), "string depth refused");
+    CHECK(params_apply(&params_mesh_gen, req, NULL, &o, &e) == -1 && strstr(e.message, "depth"),
+          "string depth refused");
     cJSON_Delete(req);
+
+    /* what would come out of a record wrong is refused at the line */
+    const char *refused[][2] = {
+        {"{\"image\":\"star.png\",\"image\":\"heart.png\"}\n", "given twice"},
+        {"{\"a\":{\"x\":1,\"x\":2}}\n", "given twice"},
+        {"{\"image\":\"a.png\\u0000.jpg\"}\n", "\\u0000"},
+        {"{\"image\":\"a\\ud800b.png\"}\n", "line 1"}, /* cJSON refuses lone surrogates */
+        {"{\"image\":\"a\\udc00b.png\"}\n", "line 1"},
+        {"{\"image\":\"caf\xe9.png\"}\n", "not UTF-8"},
+        {"caf\xc3\x28.png\n", "not UTF-8"},
+        {"\xed\xa0\x80.png\n", "not UTF-8"},
+        {"\xc0\xaf.png\n", "not UTF-8"},
+    };
+    for (size_t i = 0; i < sizeof refused / sizeof refused[0]; i++) {
+        f = from_string(refused[i][0]);
+        r = ndjson_reader_open(f, 0);
+        req = NULL;
+        CHECK(ndjson_next(r, "image", &req, &e) == 1 && !req && !strcmp(e.code, "bad_request") &&
+                  strstr(e.message, refused[i][1]) && strstr(e.message, "line 1"),
+              "refused: %s (%s)", refused[i][1], e.message);
+        cJSON_Delete(req);
+        ndjson_reader_close(r);
+        fclose(f);
+    }
+    /* a NUL byte in a line, and text that is fine: a pair, UTF-8 */
+    static char two[] = "a\0b.png\n{\"image\":\"\\ud83d\\ude00 caf\xc3\xa9.png\",\"a\":{\"x\":1},\"b\":{\"x\":2}}\n";
+    f = fmemopen(two, sizeof two - 1, "r");
+    r = ndjson_reader_open(f, 0);
+    CHECK(ndjson_next(r, "image", &req, &e) == 1 && !req && strstr(e.message, "NUL"), "a NUL byte refused");
+    CHECK(ndjson_next(r, "image", &req, &e) == 1 && req &&
+              !strcmp(ndjson_get_string(req, "image"), "\xf0\x9f\x98\x80 caf\xc3\xa9.png"),
+          "a surrogate pair and UTF-8 read as they are");
+    cJSON_Delete(req);
+    ndjson_reader_close(r);
+    fclose(f);
 
     /* error records keep the request's fields */
     req = cJSON_Parse("{\"image\":\"x.png\",\"id\":\"abc\"}");

@@ -40,7 +40,7 @@ int main(void)
     CHECK(f.decimation.triangles_before > refined_tris, "final starts finer than refined");
     CHECK(f.textured && m.uv && m.texture.w == 192, "final carries UVs and the image");
     CHECK(f.stats.watertight, "final mesh is watertight");
-    /* front projection: a vertex's UV follows its x, y in DESIGN's frame */
+    /* front projection: a vertex's UV follows its x, y in docs/design.md's frame */
     int uv_ok = 1;
     for (uint32_t i = 0; i < m.nverts; i++) {
         float u = 0.5f + m.pos[3 * i] / (192 / 192.0f), v = 0.5f - m.pos[3 * i + 1] / (144 / 192.0f);

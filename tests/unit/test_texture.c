@@ -1,4 +1,4 @@
-/* Front projection: UVs from x and y in DESIGN's frame, the back mirrored,
+/* Front projection: UVs from x and y in docs/design.md's frame, the back mirrored,
  * the image attached, vertex colours from the pixel in front. */
 #include <math.h>
 #include <string.h>
