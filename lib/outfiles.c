@@ -239,9 +239,9 @@ int out_write(out_names *n, const char *dir, const char *name, const void *data,
     size_t dl = strlen(dir);
     while (dl > 1 && dir[dl - 1] == '/')
         dl--; /* "models/" and "models" name the same file */
-    if ((size_t)snprintf(path, size, "%.*s/%s", (int)dl, dir, name) >= size)
+    if ((size_t)snprintf(path, size, "%.*s%s%s", (int)dl, dir, dl ? "/" : "", name) >= size)
         return orf_fail(e, "io_error", "%.200s/%.60s: output path too long", dir, name);
-    if (out_mkdir(dir, e) < 0)
+    if (dl && out_mkdir(dir, e) < 0)
         return -1;
     if (n && is_input(n, path))
         return orf_fail(e, "out_collision",

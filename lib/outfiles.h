@@ -49,7 +49,8 @@ int out_claim(out_names *n, const char *dir, const char *name, const char *sourc
 /* Make `dir` (and its parents) when missing. -1 with "io_error" naming it. */
 int out_mkdir(const char *dir, orf_err *e);
 
-/* Write `len` bytes to dir/name atomically (the folder made when missing);
+/* Write `len` bytes to dir/name atomically (the folder made when missing;
+ * dir "" is the current folder, and the path is then `name` alone);
  * the path written goes to path[size]. -1 with "out_collision" when the
  * target is an input of the run, "io_error" when it cannot be written
  * (nothing is left at the target or beside it then). */

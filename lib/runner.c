@@ -220,7 +220,7 @@ static int out_target(runner *r, const char *out, const char *src, const char *s
             return 0;
         const char *slash = strrchr(out, '/');
         if (!slash)
-            snprintf(dir, dn, ".");
+            snprintf(dir, dn, "%s", ""); /* the current folder: the path as given */
         else if (slash == out)
             snprintf(dir, dn, "/");
         else

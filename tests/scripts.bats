@@ -48,6 +48,29 @@ counts() {
     assert_equal "${#lines[@]}" 3
 }
 
+@test "orfeas-batch: images that share a stem get distinct outputs, and OBJ textures never land on an image" {
+    need_pipeline
+    mkdir -p in
+    "$TOOLS/mksample" disc in/disc.png 64
+    "$TOOLS/mksample" silhouette in/disc.jpg 64
+    "$TOOLS/mksample" figure in/figure.png 64
+    cp in/figure.png before.png
+    run --separate-stderr batch -j 2 in out
+    assert_success
+    [[ "$stderr" == *"3 images: 3 done, 0 cached, 0 failed"* ]]
+    # sorted, disc.jpg comes first and takes the stem
+    assert_equal "$(ls out | paste -sd' ')" "disc.glb disc.png.glb figure.glb"
+    # two different meshes, not one written twice
+    [ "$(sha256sum < out/disc.glb)" != "$(sha256sum < out/disc.png.glb)" ]
+    # OBJ into the input folder itself: the texture is figure.texture.png, the image stays
+    run --separate-stderr batch -j 2 --format obj in in
+    assert_success
+    cmp in/figure.png before.png
+    for f in figure.obj figure.mtl figure.texture.png disc.png.obj disc.png.texture.png; do
+        assert_file_exist "in/$f"
+    done
+}
+
 @test "orfeas-batch: a second run answers everything from the cache and does no work" {
     need_pipeline
     three_images
