@@ -173,6 +173,14 @@ void cli_progress(const cli_out *o, const cJSON *rec)
         fputc('\n', stderr); /* each stage on its own line from rough on */
 }
 
+void cli_progress_text(const cli_out *o, const char *text)
+{
+    if (o->quiet || !isatty(STDERR_FILENO))
+        return;
+    fprintf(stderr, "\r%s: %s ...\033[K", o->prog, text);
+    fflush(stderr);
+}
+
 void cli_count_failure(cli_out *o, const char *code)
 {
     o->status = cli_worse(o->status, cli_status_of(code));

@@ -93,6 +93,10 @@ int cli_emit(cli_out *o, const cJSON *rec);
  * rough stage on ending its line. Nothing for other records. */
 void cli_progress(const cli_out *o, const cJSON *rec);
 
+/* A progress line of free text (same conditions): "\rPROG: <text> ...",
+ * rewritten in place by the next one. */
+void cli_progress_text(const cli_out *o, const char *text);
+
 /* Count a record that failed with `code` (cli_status_of). */
 void cli_count_failure(cli_out *o, const char *code);
 

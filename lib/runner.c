@@ -878,6 +878,7 @@ static int refine_chain(job *j, const cJSON *from, gen_carry *gc)
             j->missed = 1;
             goto out;
         }
+        note(r, RUNNER_NOTE_STAGE, "%s %s", name, refine_stage_name(st));
         if (!use) {
             if (!r->cfg.cache) {
                 orf_fail(&e, "no_field", "field %.12s... needs the cache, which cannot be used",
@@ -1005,6 +1006,7 @@ static void refine_mesh(job *j, const cJSON *req, const char *path)
             j->missed = 1;
             goto out;
         }
+        note(r, RUNNER_NOTE_STAGE, "%s %s", path, refine_stage_name(st));
         if (!loaded) {
             if (meshio_read_mem(data, n, MESH_FMT_UNKNOWN, path, (uint32_t)o.max_triangles_in, &m,
                                 &e) != 0)
@@ -1031,7 +1033,17 @@ static void refine_mesh(job *j, const cJSON *req, const char *path)
     goto out;
 fail:
     name_input(&e, path);
-    fail(j, req, &e);
+    {
+        /* the input path in "source", as in the records that succeed: a
+         * record's "mesh" is always the mesh made */
+        cJSON *er = cJSON_Duplicate(req, 1);
+        if (er && cJSON_IsString(cJSON_GetObjectItemCaseSensitive(er, "mesh"))) {
+            cJSON_DeleteItemFromObjectCaseSensitive(er, "mesh");
+            ndjson_set(er, "source", cJSON_CreateString(path));
+        }
+        fail(j, er ? er : req, &e);
+        cJSON_Delete(er);
+    }
 out:
     cJSON_Delete(base);
     free(data);

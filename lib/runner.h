@@ -44,7 +44,7 @@
 
 typedef struct runner runner;
 
-enum { RUNNER_NOTE_FAILURE = 0, RUNNER_NOTE_WARNING = 1, RUNNER_NOTE_TIMING = 2 };
+enum { RUNNER_NOTE_FAILURE = 0, RUNNER_NOTE_WARNING = 1, RUNNER_NOTE_TIMING = 2, RUNNER_NOTE_STAGE = 3 };
 
 typedef struct runner_config {
     const param_table *table; /* whose requests: &params_mesh_gen or &params_mesh_refine */
@@ -58,7 +58,9 @@ typedef struct runner_config {
     int (*emit)(void *ctx, const cJSON *rec);
     /* lines for people (NULL: none): RUNNER_NOTE_FAILURE, the message of a
      * record this runner failed (not of one passed through);
-     * RUNNER_NOTE_WARNING; RUNNER_NOTE_TIMING, per-stage timing for -v */
+     * RUNNER_NOTE_WARNING; RUNNER_NOTE_TIMING, per-stage timing for -v;
+     * RUNNER_NOTE_STAGE, "<input> <stage>" when a refine stage starts (one
+     * that takes seconds), for a progress line */
     void (*note)(void *ctx, int level, const char *line);
     void *ctx;
 } runner_config;

@@ -35,7 +35,9 @@ static int on_record(void *ctx, const cJSON *rec)
 static void on_note(void *ctx, int level, const char *line)
 {
     cli_prog *p = ctx;
-    if (level != RUNNER_NOTE_TIMING || p->verbose)
+    if (level == RUNNER_NOTE_STAGE)
+        cli_progress_text(&p->out, line); /* "<input> <stage>", until its record */
+    else if (level != RUNNER_NOTE_TIMING || p->verbose)
         cli_say(p->name, p->out.quiet, "%s", line);
 }
 

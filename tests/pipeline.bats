@@ -128,3 +128,12 @@ same_both_ways() {
     jq -e -s 'map(.stage) == ["voxel", "rough", "refined", "final"] and .[1].grid == 16
         and .[2].grid == 24 and .[3].grid == 256 and .[3].mesh.triangles <= 300' out
 }
+
+@test "a record's mesh is always the mesh made: a mesh request's path is its source, failed or not" {
+    "$TOOLS/meshtool" make cube c.stl
+    run --separate-stderr mesh-refine --stage refined --smooth 0 - <<<$'c.stl\nmissing.stl\n{"mesh":"c.stl","id":1}'
+    assert_failure 1
+    jq -e -s '.[0].source == "c.stl" and (.[0].mesh | type) == "object"
+        and .[1].source == "missing.stl" and (.[1] | has("mesh") | not) and .[1].error.code == "no_input"
+        and .[2].id == 1 and (.[2].mesh.out == null) and (.[2].mesh | type) == "object"' <<<"$output"
+}
