@@ -103,6 +103,72 @@ int cli_flags_init(cli_flags *f, const char *prog, const param_table *t, const c
     return 0;
 }
 
+/* Levenshtein distance of a and b, capped at 9. */
+static int distance(const char *a, const char *b)
+{
+    size_t la = strlen(a), lb = strlen(b);
+    if (la > 40 || lb > 40)
+        return 9;
+    int d[41][41];
+    for (size_t i = 0; i <= la; i++)
+        d[i][0] = (int)i;
+    for (size_t j = 0; j <= lb; j++)
+        d[0][j] = (int)j;
+    for (size_t i = 1; i <= la; i++)
+        for (size_t j = 1; j <= lb; j++) {
+            int best = d[i - 1][j - 1] + (a[i - 1] != b[j - 1]);
+            if (d[i - 1][j] + 1 < best)
+                best = d[i - 1][j] + 1;
+            if (d[i][j - 1] + 1 < best)
+                best = d[i][j - 1] + 1;
+            d[i][j] = best;
+        }
+    return d[la][lb] > 9 ? 9 : d[la][lb];
+}
+
+const char *cli_nearest(const char *typed, const char *const *names, size_t n)
+{
+    const char *best = NULL;
+    int bd = 9;
+    size_t lt = strlen(typed);
+    for (size_t i = 0; i < n; i++) {
+        int d = distance(typed, names[i]);
+        /* a prefix typed whole ("--verb") or a slip of a letter or two */
+        if (strncmp(names[i], typed, lt) == 0 && lt >= 3)
+            d = 1;
+        if (d < bd) {
+            bd = d;
+            best = names[i];
+        }
+    }
+    return bd <= (lt > 6 ? 2 : 1) ? best : NULL;
+}
+
+/* The message of an unknown flag: advice for another tool's flag, else the
+ * nearest flag of this program. */
+static void unknown_flag(const cli_flags *f, const char *arg, int short_opt)
+{
+    char typed[64];
+    if (arg)
+        snprintf(typed, sizeof typed, "%.*s", (int)strcspn(arg, "="), arg);
+    else
+        snprintf(typed, sizeof typed, "-%c", short_opt);
+    for (const cli_hint *h = f->hints; h && h->foreign; h++)
+        if (strcmp(h->foreign, typed) == 0) {
+            cli_usage(f->prog, "unknown option '%s': here, %s", typed, h->advice);
+            return;
+        }
+    const char *names[96];
+    size_t n = 0;
+    for (const struct option *o = f->longopts; o && o->name && n < 96; o++)
+        names[n++] = o->name;
+    const char *near = arg && typed[0] == '-' && typed[1] == '-' ? cli_nearest(typed + 2, names, n) : NULL;
+    if (near)
+        cli_usage(f->prog, "unknown option '%s': did you mean --%s?", typed, near);
+    else
+        cli_usage(f->prog, "unknown option '%s'", typed);
+}
+
 int cli_next(cli_flags *f, int argc, char **argv, const param_def **row)
 {
     opterr = 0;
@@ -115,10 +181,7 @@ int cli_next(cli_flags *f, int argc, char **argv, const param_def **row)
         return CLI_UNKNOWN;
     }
     if (c == '?') {
-        if (optopt && optopt < 256)
-            cli_usage(f->prog, "unknown option '-%c'", optopt);
-        else
-            cli_usage(f->prog, "unknown option '%s'", argv[optind - 1]);
+        unknown_flag(f, optopt && optopt < 256 ? NULL : argv[optind - 1], optopt);
         return CLI_UNKNOWN;
     }
     size_t nrows = f->table ? f->table->nrows : 0;

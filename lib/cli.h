@@ -57,17 +57,26 @@ typedef struct cli_opt {
     int id;            /* returned by cli_next */
 } cli_opt;
 
+/* A flag people bring from other tools, and what to type here instead. */
+typedef struct cli_hint {
+    const char *foreign; /* "--mc-resolution", "-l" */
+    const char *advice;  /* "--resolution" */
+} cli_hint;
+
 typedef struct cli_flags {
     const char *prog;
     const param_table *table;
     const cli_opt *extra;
     size_t nextra;
+    const cli_hint *hints; /* may be NULL; ends with {NULL, NULL} */
     struct option *longopts; /* built by cli_flags_init */
     char shortopts[96];
     char names[48][40];      /* long names of the rows, with '-' */
 } cli_flags;
 
-/* -1 with e filled when out of memory. Free with cli_flags_free. */
+/* -1 with e filled when out of memory. Free with cli_flags_free. An unknown
+ * flag's message names the nearest known one ("did you mean --resolution?")
+ * or, set f->hints after init, the advice for a flag of another tool. */
 int cli_flags_init(cli_flags *f, const char *prog, const param_table *t, const cli_opt *extra,
                    size_t nextra, orf_err *e);
 int cli_next(cli_flags *f, int argc, char **argv, const param_def **row);
@@ -119,6 +128,10 @@ int cli_requests(const char *prog, int quiet, int argc, char **argv, int first,
                  const char *bare_field, int ndjson_files, cli_request_fn fn, void *ctx);
 
 /* ---- small things ------------------------------------------------------------ */
+
+/* The long flag of `names` (n of them, without "--") nearest to `typed`
+ * (without dashes) when it is near enough to be a slip, else NULL. */
+const char *cli_nearest(const char *typed, const char *const *names, size_t n);
 
 /* Parse a whole number in [lo, hi]: 0, or -1 for anything else. */
 int cli_parse_long(const char *s, long lo, long hi, long *out);

@@ -25,6 +25,26 @@ static const cli_opt stage_opts_extra[] = {
     {"version", 'V', no_argument, O_VERSION},
 };
 
+/* Flags of the image-to-3D tools and scripts people come from. */
+static const cli_hint habits[] = {
+    {"--output-dir", "--out DIR (a folder), or --out FILE.glb (one file)"},
+    {"--output", "--out DIR (a folder), or --out FILE.glb (one file)"},
+    {"--output_dir", "--out DIR (a folder), or --out FILE.glb (one file)"},
+    {"--mc-resolution", "--resolution N (cells along the longer side)"},
+    {"--marching-cubes-resolution", "--resolution N (cells along the longer side)"},
+    {"--device", "--backend cpu|cuda|auto"},
+    {"--gpu", "--backend cuda"},
+    {"--cpu", "--backend cpu"},
+    {"--no-remove-bg", "the foreground is found for you (--mask auto); --mask alpha uses the "
+                       "image's own transparency as it is"},
+    {"--remove-bg", "the foreground is found for you (--mask auto)"},
+    {"--model-save-format", "--format glb|obj|ply|stl"},
+    {"--bake-texture", "--format glb or obj (the image is the texture)"},
+    {"--texture-resolution", "the texture is the image itself, at its size"},
+    {"--seed", "nothing is random: the same image gives the same mesh"},
+    {NULL, NULL},
+};
+
 static int on_record(void *ctx, const cJSON *rec)
 {
     cli_prog *p = ctx;
@@ -91,6 +111,7 @@ int cli_prog_start(cli_prog *p, const char *name, const param_table *t, int argc
         cli_say(name, 0, "%s", e.message);
         return ORF_EXIT_IO;
     }
+    f.hints = habits;
     const char *cache_dir = NULL;
     double ttl = -1;
     int jobs = 1, unordered = 0, c;

@@ -35,3 +35,21 @@ programs() { ls "$BUILD/bin"; }
         [[ "$stderr" == *"$p"* ]]
     done
 }
+
+@test "a flag from another tool or a slip gets a pointer to ours" {
+    run --separate-stderr mesh-gen --mc-resolution 256 x.png
+    assert_equal "$status" 64
+    [[ "$stderr" == *"--mc-resolution"*"--resolution"* ]]
+    run --separate-stderr mesh-refine --device cuda:0
+    assert_equal "$status" 64
+    [[ "$stderr" == *"--backend"* ]]
+    run --separate-stderr mesh-gen --output-dir out x.png
+    [[ "$stderr" == *"--out"* ]]
+    run --separate-stderr mesh-gen --no-remove-bg x.png
+    [[ "$stderr" == *"--mask"* ]]
+    run --separate-stderr mesh-refine --resolutoin 64
+    assert_equal "$status" 64
+    [[ "$stderr" == *"did you mean --resolution?"* ]]
+    run --separate-stderr mesh-refine --max-trinagles 64
+    [[ "$stderr" == *"did you mean --max-triangles?"* ]]
+}
