@@ -87,9 +87,10 @@ EXAMPLES := scripts/orfeas-batch.slurm
 .SECONDARY:
 
 # Objects depend on the flags they were built with: a change of CUDA, SAN, OPT
-# or WERROR rebuilds everything instead of mixing old and new objects.
+# or WERROR rebuilds everything instead of mixing old and new objects (so
+# `make check` after `make demo` compiles everything again with -Werror).
 FLAGS_STAMP := $(BUILD)/.flags
-FLAGS_NOW   := $(CC) $(CPPFLAGS_ALL) $(filter-out -Werror,$(CFLAGS_ALL)) $(LDLIBS_ALL) $(USE_CUDA)
+FLAGS_NOW   := $(CC) $(CPPFLAGS_ALL) $(CFLAGS_ALL) $(LDLIBS_ALL) $(USE_CUDA)
 $(shell mkdir -p $(BUILD); [ "$$(cat $(FLAGS_STAMP) 2>/dev/null)" = '$(subst ','\'',$(FLAGS_NOW))' ] || printf '%s' '$(subst ','\'',$(FLAGS_NOW))' > $(FLAGS_STAMP))
 .PHONY: all check test asan demo bench install uninstall clean deps fuzz soak gallery check-gpu bench-gpu
 all: $(PROGS) $(UNITS) $(TOOLS)
@@ -208,14 +209,18 @@ install: all
 	install -m 0644 $(EXAMPLES) $(DESTDIR)$(DATADIR)/
 	$(if $(MAN1),install -m 0644 $(MAN1) $(DESTDIR)$(MANDIR)/man1/)
 	$(if $(MAN7),install -m 0644 $(MAN7) $(DESTDIR)$(MANDIR)/man7/)
-	for p in $(notdir $(PROGS)); do install -m 0644 scripts/completion/orfeas.bash $(DESTDIR)$(COMPDIR)/$$p; done
+	for p in $(notdir $(PROGS) $(SCRIPTS)); do install -m 0644 scripts/completion/orfeas.bash $(DESTDIR)$(COMPDIR)/$$p; done
 
 uninstall:
 	rm -f $(addprefix $(DESTDIR)$(BINDIR)/,$(notdir $(PROGS) $(SCRIPTS)))
 	rm -f $(addprefix $(DESTDIR)$(DATADIR)/,$(notdir $(EXAMPLES)))
 	rm -f $(addprefix $(DESTDIR)$(MANDIR)/man1/,$(notdir $(MAN1)))
 	rm -f $(addprefix $(DESTDIR)$(MANDIR)/man7/,$(notdir $(MAN7)))
-	rm -f $(addprefix $(DESTDIR)$(COMPDIR)/,$(notdir $(PROGS)))
+	rm -f $(addprefix $(DESTDIR)$(COMPDIR)/,$(notdir $(PROGS) $(SCRIPTS)))
+	-rmdir $(DESTDIR)$(DATADIR) 2>/dev/null || true
+	@# into a DESTDIR (a staging tree), the folders install made go too when
+	@# empty; the system's own bin/ and share/ are never removed
+	-[ -z "$(DESTDIR)" ] || find "$(DESTDIR)" -depth -mindepth 1 -type d -empty -delete
 
 clean:
 	rm -rf build build-asan build-fuzz

@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 
 #include <cjson/cJSON.h>
@@ -36,6 +37,9 @@ static const char usage[] =
     "  -p, --precision P       fp32, fp16 or auto (default auto: the recommendation)\n"
     "  -b, --vram-budget SIZE  memory jobs may use per GPU (500M, 14G; default: all free)\n"
     "  -d, --queue-depth N     cap jobs_fit at N queued jobs (default 0: no cap)\n"
+    "  -i, --id ID[,ID...]     only these GPUs: an index, a UUID or a PCI bus id\n"
+    "                          (00000000:01:00.0, or its end 01:00.0); may be repeated\n"
+    "  -L, --list              one short record per GPU (index, name, uuid, pci_bus_id)\n"
     "      --require-gpu       exit 69 when there is no GPU instead of a CPU record\n"
     "  -q, --quiet             print nothing on stderr but errors\n"
     "  -v, --verbose           say on stderr which NVML was loaded and why not\n"
@@ -43,8 +47,8 @@ static const char usage[] =
     "  -V, --version           show the version and exit\n"
     "\n"
     "environment: ORFEAS_NVML_LIBRARY names the NVML library (default libnvidia-ml.so.1).\n"
-    "exit status: 0 done, 1 a device could not be read, 64 usage, 69 no GPU with\n"
-    "--require-gpu, 74 output error. See gpu-stats(1).\n";
+    "exit status: 0 done, 1 a device could not be read, 64 usage (also an --id no GPU\n"
+    "has), 69 no GPU with --require-gpu, 74 output error. See gpu-stats(1).\n";
 
 typedef struct options {
     double interval;
@@ -53,7 +57,9 @@ typedef struct options {
     device_precision precision;
     uint64_t budget;
     unsigned queue_depth;
-    int require_gpu, quiet, verbose;
+    int require_gpu, quiet, verbose, list;
+    const char *ids[64]; /* --id values (each may hold several, comma-separated) */
+    int nids;
 } options;
 
 static volatile sig_atomic_t stop_requested;
@@ -97,6 +103,55 @@ static void add_plan(cJSON *r, const device_plan *plan, const options *o)
         cJSON_AddNumberToObject(r, "queue_depth", o->queue_depth);
 }
 
+/* 1 when device d is one --id names (or no --id was given). `id` one value:
+ * an index, a UUID, a PCI bus id or its end ("01:00.0"), any case. */
+static int id_names(const char *id, const device_info *d)
+{
+    char *end;
+    long v = strtol(id, &end, 10);
+    if (*id && !*end)
+        return v == d->index;
+    if (d->uuid[0] && !strcasecmp(id, d->uuid))
+        return 1;
+    size_t n = strlen(id), m = strlen(d->pci_bus_id);
+    return n >= 7 && m >= n && !strcasecmp(d->pci_bus_id + m - n, id);
+}
+
+static int selected(const options *o, const device_info *d)
+{
+    if (!o->nids)
+        return 1;
+    for (int i = 0; i < o->nids; i++) {
+        char one[128];
+        for (const char *p = o->ids[i]; *p;) {
+            size_t k = strcspn(p, ",");
+            snprintf(one, sizeof one, "%.*s", (int)k, p);
+            if (one[0] && id_names(one, d))
+                return 1;
+            p += k + (p[k] == ',');
+        }
+    }
+    return 0;
+}
+
+/* An --id value that names no device: the first such one in buf, or "". */
+static void unknown_id(const options *o, device_info *all, unsigned n, char *buf, size_t size)
+{
+    buf[0] = 0;
+    for (int i = 0; i < o->nids && !buf[0]; i++)
+        for (const char *p = o->ids[i]; *p && !buf[0];) {
+            size_t k = strcspn(p, ",");
+            char one[128];
+            snprintf(one, sizeof one, "%.*s", (int)k, p);
+            int found = 0;
+            for (unsigned d = 0; d < n && !found; d++)
+                found = id_names(one, &all[d]);
+            if (!found)
+                snprintf(buf, size, "%s", one);
+            p += k + (p[k] == ',');
+        }
+}
+
 static cJSON *gpu_record(const device_info *d, unsigned devices, double now, const options *o)
 {
     cJSON *r = record_start(now, "cuda");
@@ -104,6 +159,10 @@ static cJSON *gpu_record(const device_info *d, unsigned devices, double now, con
     cJSON_AddNumberToObject(r, "index", d->index);
     if (d->name[0]) cJSON_AddStringToObject(r, "name", d->name); else cJSON_AddNullToObject(r, "name");
     if (d->uuid[0]) cJSON_AddStringToObject(r, "uuid", d->uuid); else cJSON_AddNullToObject(r, "uuid");
+    if (d->pci_bus_id[0])
+        cJSON_AddStringToObject(r, "pci_bus_id", d->pci_bus_id);
+    else
+        cJSON_AddNullToObject(r, "pci_bus_id");
     if (d->has_memory) {
         cJSON_AddNumberToObject(r, "memory_total_mib", floor((double)d->memory_total_bytes / MIB));
         cJSON_AddNumberToObject(r, "memory_used_mib", floor((double)d->memory_used_bytes / MIB));
@@ -212,22 +271,36 @@ static void sleep_until(double deadline_ms)
     }
 }
 
+/* What people type at nvidia-smi, and what does it here. */
+static const cli_hint smi_habits[] = {
+    {"-l", "--watch SECONDS (-w)"},
+    {"--loop", "--watch SECONDS (-w)"},
+    {"-lms", "--watch 0.5 (a duration: 500ms is 0.5)"},
+    {"--loop-ms", "--watch 0.5 (a duration: 500ms is 0.5)"},
+    {"--query-gpu", "every field is in each record: gpu-stats | jq '{index, name, memory_used_mib}'"},
+    {"--format", "records are NDJSON: gpu-stats | jq -r '[.index, .memory_used_mib] | @csv' for CSV"},
+    {"-x", "records are NDJSON (one JSON object a line); jq reads them"},
+    {"--query", "every field is in each record: gpu-stats | jq ."},
+    {NULL, NULL},
+};
+
 int main(int argc, char **argv)
 {
     enum { OPT_REQUIRE_GPU = 256 };
-    static const struct option opts[] = {
-        {"watch", required_argument, NULL, 'w'},
-        {"count", required_argument, NULL, 'n'},
-        {"resolution", required_argument, NULL, 'r'},
-        {"precision", required_argument, NULL, 'p'},
-        {"vram-budget", required_argument, NULL, 'b'},
-        {"queue-depth", required_argument, NULL, 'd'},
-        {"require-gpu", no_argument, NULL, OPT_REQUIRE_GPU},
-        {"quiet", no_argument, NULL, 'q'},
-        {"verbose", no_argument, NULL, 'v'},
-        {"help", no_argument, NULL, 'h'},
-        {"version", no_argument, NULL, 'V'},
-        {NULL, 0, NULL, 0},
+    static const cli_opt opts[] = {
+        {"watch", 'w', required_argument, 'w'},
+        {"count", 'n', required_argument, 'n'},
+        {"resolution", 'r', required_argument, 'r'},
+        {"precision", 'p', required_argument, 'p'},
+        {"vram-budget", 'b', required_argument, 'b'},
+        {"queue-depth", 'd', required_argument, 'd'},
+        {"id", 'i', required_argument, 'i'},
+        {"list", 'L', no_argument, 'L'},
+        {"require-gpu", 0, no_argument, OPT_REQUIRE_GPU},
+        {"quiet", 'q', no_argument, 'q'},
+        {"verbose", 'v', no_argument, 'v'},
+        {"help", 'h', no_argument, 'h'},
+        {"version", 'V', no_argument, 'V'},
     };
     options o = {.interval = 0, .count = 1, .resolution = DEVICE_DEFAULT_RESOLUTION,
                  .precision = DEVICE_PRECISION_AUTO};
@@ -236,47 +309,67 @@ int main(int argc, char **argv)
     orf_err_clear(&e);
     long v;
     int c;
-    while ((c = getopt_long(argc, argv, "w:n:r:p:b:d:qvhV", opts, NULL)) != -1) {
+    cli_flags fl;
+    if (cli_flags_init(&fl, "gpu-stats", NULL, opts, sizeof opts / sizeof opts[0], &e) < 0) {
+        fprintf(stderr, "gpu-stats: %s\n", e.message);
+        return ORF_EXIT_IO;
+    }
+    fl.hints = smi_habits;
+    const param_def *row;
+    while ((c = cli_next(&fl, argc, argv, &row)) != -1) {
+        int bad = 0;
         switch (c) {
         case 'w':
             if (units_parse_duration(optarg, &o.interval, &e) < 0)
-                return cli_usage("gpu-stats", "--watch: %s", e.message);
-            if (!(o.interval > 0) || o.interval > 86400)
-                return cli_usage("gpu-stats", "--watch: '%s' must be more than 0 and at most a day", optarg);
+                bad = cli_usage("gpu-stats", "--watch: %s", e.message);
+            else if (!(o.interval > 0) || o.interval > 86400)
+                bad = cli_usage("gpu-stats", "--watch: '%s' must be more than 0 and at most a day", optarg);
             watch_given = 1;
             break;
         case 'n':
             if (cli_parse_long(optarg, 1, LONG_MAX, &v) < 0)
-                return cli_usage("gpu-stats", "--count: '%s' is not a whole number of rounds (1 or more)", optarg);
+                bad = cli_usage("gpu-stats", "--count: '%s' is not a whole number of rounds (1 or more)", optarg);
             o.count = v;
             count_given = 1;
             break;
         case 'r':
             if (cli_parse_long(optarg, DEVICE_RESOLUTION_MIN, DEVICE_RESOLUTION_MAX, &v) < 0)
-                return cli_usage("gpu-stats", "--resolution: '%s' is not a grid size from 2 to 4096 cells", optarg);
+                bad = cli_usage("gpu-stats", "--resolution: '%s' is not a grid size from 2 to 4096 cells", optarg);
             o.resolution = (int)v;
             break;
         case 'p':
             if (device_precision_parse(optarg, &o.precision, &e) < 0)
-                return cli_usage("gpu-stats", "--precision: %s", e.message);
+                bad = cli_usage("gpu-stats", "--precision: %s", e.message);
             break;
         case 'b':
             if (units_parse_size(optarg, &o.budget, &e) < 0)
-                return cli_usage("gpu-stats", "--vram-budget: %s", e.message);
+                bad = cli_usage("gpu-stats", "--vram-budget: %s", e.message);
             break;
         case 'd':
             if (cli_parse_long(optarg, 0, 1000000, &v) < 0)
-                return cli_usage("gpu-stats", "--queue-depth: '%s' is not a whole number from 0 to 1000000", optarg);
+                bad = cli_usage("gpu-stats", "--queue-depth: '%s' is not a whole number from 0 to 1000000", optarg);
             o.queue_depth = (unsigned)v;
             break;
+        case 'i':
+            if (!*optarg || o.nids == (int)(sizeof o.ids / sizeof o.ids[0]))
+                bad = cli_usage("gpu-stats", "--id: give an index, a UUID or a PCI bus id");
+            else
+                o.ids[o.nids++] = optarg;
+            break;
+        case 'L': o.list = 1; break;
         case OPT_REQUIRE_GPU: o.require_gpu = 1; break;
         case 'q': o.quiet = 1; o.verbose = 0; break;
         case 'v': o.verbose = 1; o.quiet = 0; break;
-        case 'h': fputs(usage, stdout); return ORF_EXIT_OK;
-        case 'V': printf("gpu-stats (orfeas) %s\n", ORFEAS_VERSION); return ORF_EXIT_OK;
-        default: fprintf(stderr, "gpu-stats: try 'gpu-stats --help'\n"); return ORF_EXIT_USAGE;
+        case 'h': fputs(usage, stdout); cli_flags_free(&fl); return ORF_EXIT_OK;
+        case 'V': printf("gpu-stats (orfeas) %s\n", ORFEAS_VERSION); cli_flags_free(&fl); return ORF_EXIT_OK;
+        default: bad = ORF_EXIT_USAGE; break;
+        }
+        if (bad) {
+            cli_flags_free(&fl);
+            return bad;
         }
     }
+    cli_flags_free(&fl);
     if (optind < argc)
         return cli_usage("gpu-stats", "unexpected argument '%s' (gpu-stats takes options only)", argv[optind]);
     if (watch_given && !count_given)
@@ -314,6 +407,50 @@ int main(int argc, char **argv)
     }
 
     cli_out out = {"gpu-stats", o.quiet, 0, 0, 0};
+    if (nv && (o.nids || o.list)) {
+        /* --id must name devices there are; --list says what there is */
+        unsigned n = device_nvml_count(nv);
+        device_info *all = calloc(n ? n : 1, sizeof *all);
+        if (!all) {
+            device_nvml_close(nv);
+            return ORF_EXIT_IO;
+        }
+        for (unsigned i = 0; i < n; i++)
+            if (device_nvml_query(nv, i, &all[i], &e) < 0)
+                device_info_clear(&all[i], (int)i);
+        char bad_id[128];
+        unknown_id(&o, all, n, bad_id, sizeof bad_id);
+        if (bad_id[0]) {
+            free(all);
+            device_nvml_close(nv);
+            return cli_usage("gpu-stats", "--id %s: no GPU has that index, UUID or PCI bus id "
+                             "(gpu-stats --list shows them)", bad_id);
+        }
+        if (o.list) {
+            for (unsigned i = 0; i < n; i++) {
+                if (!selected(&o, &all[i]))
+                    continue;
+                cJSON *r = cJSON_CreateObject();
+                cJSON_AddNumberToObject(r, "index", all[i].index);
+                cJSON_AddStringToObject(r, "name", all[i].name);
+                cJSON_AddStringToObject(r, "uuid", all[i].uuid);
+                cJSON_AddStringToObject(r, "pci_bus_id", all[i].pci_bus_id);
+                int w = cli_emit(&out, r);
+                cJSON_Delete(r);
+                if (w < 0)
+                    break;
+            }
+            free(all);
+            device_nvml_close(nv);
+            return cli_finish(&out);
+        }
+        free(all);
+    }
+    if (!nv && (o.nids || o.list)) {
+        if (o.list)
+            return cli_finish(&out); /* no GPU: nothing to list */
+        return cli_usage("gpu-stats", "--id: there is no GPU here (%s)", reason);
+    }
     double start = units_now_ms();
     for (long round_no = 0; (o.count == 0 || round_no < o.count) && !stop_requested; round_no++) {
         if (round_no > 0)
@@ -331,7 +468,10 @@ int main(int argc, char **argv)
             for (unsigned i = 0; i < n && w == 0; i++) {
                 device_info d;
                 cJSON *r;
-                if (device_nvml_query(nv, i, &d, &e) == 0) {
+                int q = device_nvml_query(nv, i, &d, &e);
+                if (!selected(&o, &d))
+                    continue;
+                if (q == 0) {
                     r = gpu_record(&d, n, now, &o);
                 } else {
                     r = record_start(now, "cuda");

@@ -199,6 +199,7 @@ struct device_nvml {
     nvml_return (*get_temperature)(nvml_device, int, unsigned int *);
     nvml_return (*get_power)(nvml_device, unsigned int *);
     nvml_return (*get_cc)(nvml_device, int *, int *);
+    nvml_return (*get_pci)(nvml_device, void *);
     nvml_return (*get_processes)(nvml_device, unsigned int *, nvml_process_info *);
 };
 
@@ -247,6 +248,7 @@ int device_nvml_open(const char *path, device_nvml **out, orf_err *e)
     NVML_SYM(nv, get_temperature, "nvmlDeviceGetTemperature");
     NVML_SYM(nv, get_power, "nvmlDeviceGetPowerUsage");
     NVML_SYM(nv, get_cc, "nvmlDeviceGetCudaComputeCapability");
+    NVML_SYM(nv, get_pci, "nvmlDeviceGetPciInfo_v3");
     NVML_SYM(nv, get_processes, "nvmlDeviceGetComputeRunningProcesses_v3");
     if (!nv->get_processes)
         NVML_SYM(nv, get_processes, "nvmlDeviceGetComputeRunningProcesses_v2");
@@ -380,6 +382,18 @@ int device_nvml_query(device_nvml *nv, unsigned index, device_info *info, orf_er
         unsigned int mw = 0;
         if (nv->get_power(dev, &mw) == NVML_OK)
             info->power_w = mw / 1000.0;
+    }
+    if (nv->get_pci) {
+        /* nvmlPciInfo_t: busIdLegacy[16], domain, bus, device, pciDeviceId,
+         * pciSubSystemId, busId[32] */
+        struct {
+            char legacy[16];
+            unsigned int domain, bus, device, device_id, subsystem_id;
+            char bus_id[32];
+        } pci;
+        memset(&pci, 0, sizeof pci);
+        if (nv->get_pci(dev, &pci) == NVML_OK)
+            copy_clean(info->pci_bus_id, sizeof info->pci_bus_id, pci.bus_id, sizeof pci.bus_id);
     }
     if (nv->get_cc) {
         int major = -1, minor = -1;

@@ -153,6 +153,7 @@ typedef struct device_info {
     int index;                    /* NVML index (or CUDA ordinal) */
     char name[DEVICE_NAME_MAX];   /* "NVIDIA H100 80GB HBM3" */
     char uuid[DEVICE_UUID_MAX];   /* "GPU-..." */
+    char pci_bus_id[32];          /* "00000000:01:00.0" (domain:bus:device.function) */
     int has_memory;
     uint64_t memory_total_bytes;
     uint64_t memory_used_bytes;   /* includes what the driver reserves */

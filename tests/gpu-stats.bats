@@ -286,3 +286,33 @@ records_satisfy() {
             || { echo "man page lacks $f"; return 1; }
     done
 }
+
+@test "--list and --id as nvidia-smi's -L and -i: by index, UUID or PCI bus id; an unknown id is a usage error" {
+    export MOCK_NVML_DEVICES=3
+    run --separate-stderr gpu-stats -L
+    assert_success
+    records_satisfy 'length == 3 and map(.index) == [0, 1, 2] and .[1].pci_bus_id == "00000000:02:00.0"
+        and (.[2].uuid | startswith("GPU-")) and all(.[]; keys == ["index", "name", "pci_bus_id", "uuid"])'
+    uuid=$(printf '%s\n' "$output" | jq -r 'select(.index == 2) | .uuid')
+    run --separate-stderr gpu-stats -i 1
+    records_satisfy 'length == 1 and .[0].index == 1 and .[0].pci_bus_id == "00000000:02:00.0"'
+    run --separate-stderr gpu-stats --id "$uuid,01:00.0"
+    records_satisfy 'map(.index) == [0, 2]'
+    run --separate-stderr gpu-stats -i 0 -i 00000000:02:00.0 --watch 0.1 --count 2
+    records_satisfy 'map(.index) == [0, 1, 0, 1]'
+    run --separate-stderr gpu-stats -i 7
+    assert_equal "$status" 64
+    [[ "$stderr" == *"--id 7"*"--list"* ]]
+    ORFEAS_NVML_LIBRARY=/nonexistent run --separate-stderr gpu-stats -L
+    assert_success
+    assert_equal "$output" ""
+}
+
+@test "nvidia-smi's other flags get what does it here" {
+    run --separate-stderr gpu-stats -l 1
+    assert_equal "$status" 64
+    [[ "$stderr" == *"--watch"* ]]
+    run --separate-stderr gpu-stats --query-gpu=memory.used --format=csv
+    assert_equal "$status" 64
+    [[ "$stderr" == *"jq"* ]]
+}

@@ -8,9 +8,10 @@ load test_helper
     dest="$BATS_TEST_TMPDIR/dest"
     run make -s -C "$ROOT" install BUILD="$BUILD" DESTDIR="$dest" PREFIX=/usr/local
     assert_success
-    for p in "$BUILD"/bin/*; do
+    for p in "$BUILD"/bin/* orfeas-batch orfeas-prune-cron; do
         assert_file_executable "$dest/usr/local/bin/$(basename "$p")"
         assert_file_exist "$dest/usr/local/share/bash-completion/completions/$(basename "$p")"
+        assert_file_exist "$dest/usr/local/share/man/man1/$(basename "$p").1"
     done
     for m in "$ROOT"/man/*.[17]; do
         [ -e "$m" ] || continue
@@ -28,6 +29,9 @@ load test_helper
     assert_success
     run find "$dest" -type f
     assert_output ""
+    # and no empty folder is left behind in the staging tree
+    run find "$dest" -mindepth 1
+    assert_output ""
 }
 
 @test "bash completion offers each program's own flags and dedup-cache's subcommands" {
@@ -41,6 +45,47 @@ load test_helper
     COMP_WORDS=(mesh-gen --format g); COMP_CWORD=2
     _orfeas_complete
     assert_equal "${COMPREPLY[*]}" glb
+}
+
+@test "completion offers every flag each program's --help lists, dedup-cache's per command, and enumerated values" {
+    source "$ROOT/scripts/completion/orfeas.bash"
+    PATH="$ROOT/scripts:$PATH"
+    for p in "$BUILD"/bin/* orfeas-batch orfeas-prune-cron; do
+        name=$(basename "$p")
+        flags=$("$name" --help | grep -oE -- '(^|[ ,[|])--[a-z][a-z0-9-]*' | sed 's/^[ ,[|]*//' | sort -u)
+        [ -n "$flags" ]
+        for f in $flags; do
+            COMP_WORDS=("$name" "$f"); COMP_CWORD=1
+            _orfeas_complete
+            [[ " ${COMPREPLY[*]} " == *" $f "* ]] || { echo "$name: $f not offered"; return 1; }
+        done
+    done
+    # dedup-cache: each command's own flags after it, and only its own
+    for pair in "prune --max-age" "prune --max-size" "prune --dry-run" "stats --zero" "verify --repair" \
+                "get --output" "clear --yes" "key --program" "lookup --program" "prune --cache-dir"; do
+        set -- $pair
+        COMP_WORDS=(dedup-cache "$1" --); COMP_CWORD=2
+        _orfeas_complete
+        [[ " ${COMPREPLY[*]} " == *" $2 "* ]] || { echo "dedup-cache $1: $2 not offered"; return 1; }
+    done
+    COMP_WORDS=(dedup-cache stats --); COMP_CWORD=2
+    _orfeas_complete
+    [[ " ${COMPREPLY[*]} " != *" --max-age "* ]]
+    # values of enumerated flags, never file names
+    for pv in "mesh-render --frame u:unit" "mesh-render --background w:white" "mesh-render --view th:three-quarter" \
+              "mesh-gen --mode rel:relief" "mesh-refine --stage ref:refined" "gpu-stats --precision fp1:fp16" \
+              "dedup-cache --program mesh-r:mesh-refine" "mesh-gen --backend cu:cuda"; do
+        set -- $pv
+        COMP_WORDS=("$1" "$2" "${3%%:*}"); COMP_CWORD=2
+        _orfeas_complete
+        assert_equal "${COMPREPLY[*]}" "${3#*:}"
+    done
+}
+
+@test "every installed program and script has a manual page" {
+    for p in "$BUILD"/bin/* "$ROOT"/scripts/orfeas-batch "$ROOT"/scripts/orfeas-prune-cron; do
+        assert_file_exist "$ROOT/man/$(basename "$p").1"
+    done
 }
 
 @test "the build finds the CUDA toolkit's headers when the nvcc on PATH is a wrapper script" {
