@@ -27,10 +27,10 @@ help_flags() { "$1" --help | grep -oE -- '--[a-z][a-z0-9-]*' | sort -u; }
 page_flags() { sed 's/\\-/-/g; s/\\f[BIRP]//g' "$1" | grep -oE -- '--[a-z][a-z0-9-]*' | sort -u; }
 
 @test "each program's --help and its man page list the same flags" {
-    for p in "$BUILD"/bin/*; do
+    for p in "$BUILD"/bin/* "$ROOT"/scripts/orfeas-batch "$ROOT"/scripts/orfeas-prune-cron; do
         name=$(basename "$p")
         page="$ROOT/man/$name.1"
-        [ -e "$page" ] || continue
+        assert_file_exist "$page"
         only_help=$(comm -23 <(help_flags "$p") <(page_flags "$page"))
         only_page=$(comm -13 <(help_flags "$p") <(page_flags "$page"))
         if [ -n "$only_help$only_page" ]; then
