@@ -176,6 +176,9 @@ static int render_one(app *a, const char *mesh_path, const char *stem, cJSON **r
                 goto fail;
             image_free(&img);
             cJSON_AddItemToArray(frames, cJSON_CreateString(path));
+            char text[600];
+            snprintf(text, sizeof text, "%s turntable frame %d/%d", mesh_path, i + 1, a->turntable);
+            cli_progress_text(&a->out, text);
             if (a->verbose)
                 fprintf(stderr, "mesh-render: %s: %.1f ms\n", path, units_now_ms() - t1);
         }

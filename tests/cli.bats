@@ -53,3 +53,31 @@ programs() { ls "$BUILD/bin"; }
     run --separate-stderr mesh-refine --max-trinagles 64
     [[ "$stderr" == *"did you mean --max-triangles?"* ]]
 }
+
+# Run a command on a pseudo-terminal (util-linux script): stdin and stderr are
+# terminals; what it printed, carriage returns kept, is in $output.
+on_tty() { run script -qec "$1" /dev/null; }
+
+@test "every program that reads stdin refuses a terminal with no input: 66 and a hint" {
+    for p in mesh-gen mesh-refine mesh-render; do
+        on_tty "$p"
+        assert_equal "$status" 66
+        [[ "$output" == *"$p: no input"* ]]
+        [[ "$output" == *"--help"* ]]
+    done
+}
+
+@test "a progress line on a terminal (mesh-refine's stages, mesh-render's turntable), none on a pipe or with -q" {
+    "$TOOLS/meshtool" make sphere s.stl
+    on_tty "mesh-refine --smooth 2 --max-triangles 500 s.stl > recs"
+    assert_success
+    [[ "$output" == *$'\r'"mesh-refine: s.stl final ..."* ]]
+    [[ "$output" == *"mesh-refine: s.stl final 100%"* ]]
+    on_tty "mesh-refine -q --smooth 2 --max-triangles 500 s.stl > recs"
+    assert_equal "$output" ""
+    run --separate-stderr mesh-refine --no-cache --smooth 2 --max-triangles 500 s.stl
+    assert_equal "$stderr" ""
+    on_tty "mesh-render --turntable 3 --size 32x32 -o pics s.stl > recs"
+    assert_success
+    [[ "$output" == *"s.stl turntable frame 3/3"* ]]
+}
