@@ -20,9 +20,11 @@ static const char usage[] =
     "commands (each prints NDJSON records):\n"
     "  stats [--zero]               entries, bytes, hits, misses, ratio, time saved\n"
     "  prune [--max-age D] [--max-size S] [--dry-run]\n"
-    "                               expired and least recently used entries go;\n"
-    "                               silent on success unless -v or --dry-run\n"
+    "                               what was not used for D (default 7d) goes, then the\n"
+    "                               least recently used until the cache fits S (default\n"
+    "                               the cap, 5G); silent on success unless -v or --dry-run\n"
     "  verify [--repair]            rehash objects, check request entries\n"
+    "  config [NAME [VALUE]]        show or set max-size (the cap) or max-age\n"
     "  get KEY [-o|--output FILE]   an object's bytes to stdout or FILE\n"
     "  put FILE...                  store files as objects, one record each\n"
     "  rm KEY...                    remove objects or request entries\n"
@@ -107,7 +109,9 @@ static int cmd_stats(orf_cache *c, int zero)
     cJSON_AddStringToObject(r, "cache_dir", cache_dir(c));
     cJSON_AddNumberToObject(r, "entries", (double)u.requests);
     cJSON_AddNumberToObject(r, "objects", (double)u.objects);
-    cJSON_AddNumberToObject(r, "bytes", (double)(u.request_bytes + u.object_bytes));
+    cJSON_AddNumberToObject(r, "bytes", (double)(u.request_bytes + u.object_bytes + u.temp_bytes));
+    cJSON_AddNumberToObject(r, "temp_files", (double)u.temps);
+    cJSON_AddNumberToObject(r, "temp_bytes", (double)u.temp_bytes);
     cJSON_AddNumberToObject(r, "hits", (double)k.hits);
     cJSON_AddNumberToObject(r, "misses", (double)k.misses);
     uint64_t lookups = k.hits + k.misses;
@@ -122,6 +126,8 @@ static int cmd_stats(orf_cache *c, int zero)
     cJSON_AddItemToObject(r, "oldest", iso_time(u.oldest));
     cJSON_AddItemToObject(r, "newest", iso_time(u.newest));
     cJSON_AddNumberToObject(r, "ttl_s", cache_ttl(c));
+    cJSON_AddNumberToObject(r, "max_size", (double)cache_max_size(c));
+    cJSON_AddNumberToObject(r, "max_age_s", cache_max_age(c));
     if (zero)
         cJSON_AddTrueToObject(r, "zeroed");
     emit(r);
@@ -167,11 +173,17 @@ static void verify_report(void *ctx, const char *kind, const char *key, const ch
                           int repaired)
 {
     (void)ctx;
+    int cause = errno; /* for "unreadable", what the read said */
     cJSON *r = cJSON_CreateObject();
     cJSON_AddStringToObject(r, kind, key);
     cJSON_AddStringToObject(r, "problem", problem);
     if (object)
         cJSON_AddStringToObject(r, "object", object);
+    if (!strcmp(problem, "unreadable")) {
+        cJSON_AddStringToObject(r, "error", strerror(cause));
+        if (!quiet)
+            fprintf(stderr, "dedup-cache: %s %s: cannot read it (%s); left as it is\n", kind, key, strerror(cause));
+    }
     cJSON_AddBoolToObject(r, "repaired", repaired);
     emit(r);
 }
@@ -188,10 +200,13 @@ static int cmd_verify(orf_cache *c, int repair)
     cJSON_AddNumberToObject(r, "bad_objects", (double)v.bad_objects);
     cJSON_AddNumberToObject(r, "bad_requests", (double)v.bad_requests);
     cJSON_AddNumberToObject(r, "repaired", (double)v.repaired);
-    int ok = v.bad_objects + v.bad_requests == 0 || (repair && v.repaired >= v.bad_objects + v.bad_requests);
+    cJSON_AddNumberToObject(r, "unreadable", (double)v.unreadable);
+    int fixed = v.bad_objects + v.bad_requests == 0 || (repair && v.repaired >= v.bad_objects + v.bad_requests);
+    int ok = fixed && v.unreadable == 0;
     cJSON_AddBoolToObject(r, "ok", ok);
     emit(r);
-    return ok ? EX_OK : EX_FAIL;
+    /* what could not be read is an I/O error (74), left in place; what is bad and stays, 1 */
+    return v.unreadable ? EX_IO : ok ? EX_OK : EX_FAIL;
 }
 
 static int cmd_get(orf_cache *c, const char *key, const char *outfile)
@@ -200,32 +215,29 @@ static int cmd_get(orf_cache *c, const char *key, const char *outfile)
     FILE *rec_out = outfile ? stdout : stderr; /* stdout carries the bytes */
     cJSON *req = cJSON_CreateObject();
     cJSON_AddStringToObject(req, "key", key);
-    uint8_t *data;
-    size_t n;
-    int rc = cache_get_object(c, key, &data, &n, &e);
+    uint64_t n = 0;
+    int rc;
+    /* streamed, checked against the key before a byte goes out */
+    if (outfile) {
+        rc = cache_get_object_file(c, key, outfile, &n, &e);
+    } else {
+        fflush(stdout);
+        rc = cache_get_object_fd(c, key, STDOUT_FILENO, &n, &e);
+    }
     if (rc == 0)
         orf_fail(&e, "not_found", "object %s is not in %s", key, cache_dir(c));
-    if (rc <= 0) {
-        fail_record(rec_out, req, &e);
-        cJSON_Delete(req);
-        return rc < 0 && strcmp(e.code, "cache_error") == 0 ? EX_IO : EX_FAIL;
-    }
     int status = EX_OK;
-    if (outfile) {
-        if (cache_write_file_atomic(outfile, data, n, &e) < 0) {
-            status = fail_record(rec_out, req, &e);
-        } else {
-            cJSON_AddStringToObject(req, "file", outfile);
-            cJSON_AddNumberToObject(req, "bytes", (double)n);
-            ndjson_write(stdout, req);
-        }
-    } else if (fwrite(data, 1, n, stdout) != n || fflush(stdout) == EOF) {
-        if (errno != EPIPE) {
-            orf_fail(&e, "io_error", "writing object %s to stdout: %s", key, strerror(errno));
-            status = fail_record(stderr, req, &e);
-        }
+    if (rc < 0 && !outfile && errno == EPIPE && !strcmp(e.code, "io_error")) {
+        status = EX_OK; /* the reader had enough (| head) */
+    } else if (rc <= 0) {
+        fail_record(rec_out, req, &e);
+        /* the cache or the output cannot be read or written: 74; not there, a bad key: 1 */
+        status = rc < 0 && (!strcmp(e.code, "cache_error") || !strcmp(e.code, "io_error")) ? EX_IO : EX_FAIL;
+    } else if (outfile) {
+        cJSON_AddStringToObject(req, "file", outfile);
+        cJSON_AddNumberToObject(req, "bytes", (double)n);
+        ndjson_write(stdout, req);
     }
-    free(data);
     cJSON_Delete(req);
     return status;
 }
@@ -295,13 +307,53 @@ static int cmd_clear(orf_cache *c, int yes)
         return EX_USAGE_;
     }
     cache_prune_result p;
-    if (cache_clear(c, &p, &e) < 0)
-        return fail_record(stdout, NULL, &e), EX_IO;
+    int rc = cache_clear(c, &p, &e);
     cJSON *r = cJSON_CreateObject();
     cJSON_AddNumberToObject(r, "requests_removed", (double)p.requests_removed);
     cJSON_AddNumberToObject(r, "objects_removed", (double)p.objects_removed);
     cJSON_AddNumberToObject(r, "temp_removed", (double)p.temp_removed);
     cJSON_AddNumberToObject(r, "bytes_freed", (double)p.bytes_freed);
+    if (rc < 0) {
+        /* what could not be removed is said, with the error */
+        cJSON_AddNumberToObject(r, "requests_kept", (double)p.requests_kept);
+        cJSON_AddNumberToObject(r, "objects_kept", (double)p.objects_kept);
+        cJSON_AddNumberToObject(r, "temp_kept", (double)p.temp_kept);
+        cJSON_AddNumberToObject(r, "bytes_kept", (double)p.bytes_kept);
+        fail_record(stdout, r, &e);
+        cJSON_Delete(r);
+        return EX_IO;
+    }
+    emit(r);
+    return EX_OK;
+}
+
+/* config: show the limits, or set one in the cache's config file. */
+static int cmd_config(orf_cache *c, char **args, int nargs)
+{
+    orf_err e;
+    if (nargs == 2) {
+        const char *v = strcmp(args[1], "default") == 0 ? NULL : args[1];
+        if (cache_config_set(c, args[0], v, &e) < 0) {
+            if (strcmp(e.code, "bad_request") == 0)
+                return usage_error("config: %s", e.message);
+            return fail_record(stdout, NULL, &e), EX_IO;
+        }
+    }
+    int all = nargs == 0;
+    int size = all || !strcmp(args[0], "max-size") || !strcmp(args[0], "max_size");
+    int age = all || !strcmp(args[0], "max-age") || !strcmp(args[0], "max_age");
+    if (!size && !age)
+        return usage_error("config: '%s' is not a setting (max-size or max-age)", args[0]);
+    cJSON *r = cJSON_CreateObject();
+    cJSON_AddStringToObject(r, "cache_dir", cache_dir(c));
+    if (size) {
+        cJSON_AddNumberToObject(r, "max_size", (double)cache_max_size(c));
+        cJSON_AddStringToObject(r, "max_size_from", cache_max_size_source(c));
+    }
+    if (age) {
+        cJSON_AddNumberToObject(r, "max_age_s", cache_max_age(c));
+        cJSON_AddStringToObject(r, "max_age_from", cache_max_age_source(c));
+    }
     emit(r);
     return EX_OK;
 }
@@ -445,7 +497,8 @@ int main(int argc, char **argv)
     const char *dir = NULL, *outfile = NULL, *program = NULL;
     double ttl = -1;
     int zero = 0, repair = 0, yes = 0;
-    cache_prune_opts po = {.grace = -1};
+    /* prune's limits: the cache's own (the one rule, cache.h) unless given */
+    cache_prune_opts po = {.max_age = -1, .max_size = CACHE_PRUNE_CAP, .grace = -1};
     int seen[sizeof owned / sizeof owned[0]] = {0};
     orf_err e;
     int c;
@@ -487,11 +540,11 @@ int main(int argc, char **argv)
         }
     }
     if (optind >= argc)
-        return usage_error("%s", "no command given (stats, prune, verify, get, put, rm, clear, key, lookup)");
+        return usage_error("%s", "no command given (stats, prune, verify, get, put, rm, clear, config, key, lookup)");
     const char *cmd = argv[optind++];
     char **args = argv + optind;
     int nargs = argc - optind;
-    static const char *const cmds[] = {"stats", "prune", "verify", "get", "put", "rm", "clear", "key", "lookup"};
+    static const char *const cmds[] = {"stats", "prune", "verify", "get", "put", "rm", "clear", "config", "key", "lookup"};
     int known = 0;
     for (size_t i = 0; i < sizeof cmds / sizeof cmds[0]; i++)
         known |= strcmp(cmd, cmds[i]) == 0;
@@ -507,8 +560,12 @@ int main(int argc, char **argv)
         want_args = 1;
     else if (!strcmp(cmd, "put") || !strcmp(cmd, "rm"))
         want_args = -2;
+    else if (!strcmp(cmd, "config"))
+        want_args = -3; /* 0, 1 or 2 */
     else
         want_args = 0;
+    if (want_args == -3 && nargs > 2)
+        return usage_error("%s", "'config' takes at most a name and a value");
     if ((want_args >= 0 && nargs != want_args) || (want_args == -2 && nargs < 1))
         return usage_error(want_args == 0 ? "'%s' takes no arguments"
                            : want_args == 1 ? "'%s' takes exactly one argument"
@@ -535,6 +592,8 @@ int main(int argc, char **argv)
         status = cmd_rm(cache, args, nargs);
     else if (!strcmp(cmd, "clear"))
         status = cmd_clear(cache, yes);
+    else if (!strcmp(cmd, "config"))
+        status = cmd_config(cache, args, nargs);
     else
         status = cmd_filter(cache, !strcmp(cmd, "lookup"), program);
     cache_close(cache);
