@@ -308,11 +308,15 @@ teardown() {
     for i in 1 2 3; do
         "$TOOLS/atomic_write" out/slow.bin 4000000 --slow 50 &
         p=$!
-        sleep 0.3
+        for t in $(seq 100); do                    # until it has started its file
+            [ -n "$(find out -name ".tmp.*.$p.*")" ] && break
+            sleep 0.05
+        done
         kill -KILL "$p"
         wait "$p" 2>/dev/null || true
         # each writer removed what the one killed before it left; its own stays
         [ "$(find out -name '.tmp.*' | wc -l)" -eq 1 ]
+        [ -n "$(find out -name ".tmp.*.$p.*")" ]
     done
     "$TOOLS/meshtool" make cube out/c.glb
     [ -z "$(find out -name '.tmp.*')" ]
