@@ -112,7 +112,8 @@ int cache_put_request(orf_cache *c, const char *key, const cJSON *record, const 
  * TTL, every object present with bytes that hash to its key), 0 on a miss;
  * an object found corrupt is removed. Counts the hit or miss and, on a hit,
  * marks the entry and its objects used. -1 on an error. The cost of the
- * check is one SHA-256 pass over the objects (SHA-NI: about 2 GB/s). */
+ * check is one SHA-256 pass over the objects: about 0.7 ms a MB with SHA-NI,
+ * 4 ms with libsodium (tests/tools/cache_hitbench). */
 int cache_get_request(orf_cache *c, const char *key, cJSON **record, orf_err *e);
 
 /* ---- Request keys for the programs ------------------------------------
