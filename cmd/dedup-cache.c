@@ -23,9 +23,11 @@ static const char usage[] =
     "commands (each prints NDJSON records):\n"
     "  stats [--zero]               entries, bytes, hits, misses, ratio, time saved\n"
     "  prune [--max-age D] [--max-size S] [--dry-run]\n"
-    "                               expired and least recently used entries go;\n"
-    "                               silent on success unless -v or --dry-run\n"
+    "                               what was not used for D (default 7d) goes, then the\n"
+    "                               least recently used until the cache fits S (default\n"
+    "                               the cap, 5G); silent on success unless -v or --dry-run\n"
     "  verify [--repair]            rehash objects, check request entries\n"
+    "  config [NAME [VALUE]]        show or set max-size (the cap) or max-age\n"
     "  get KEY [-o|--output FILE]   an object's bytes to stdout or FILE\n"
     "  put FILE...                  store files as objects, one record each\n"
     "  rm KEY...                    remove objects or request entries\n"
@@ -55,23 +57,35 @@ static void note(const char *fmt, const char *a)
 }
 
 
-/* An error record on out, a message on stderr (unless -q); returns 1. */
-static int fail_record(FILE *out, const cJSON *req, const orf_err *e)
+/* Records on stdout: a write that fails is said once and the run ends 74. */
+static cli_out out = {"dedup-cache", 0, 0, 0, 0};
+
+static void put_record(const cJSON *rec)
+{
+    if (rec)
+        cli_emit(&out, rec);
+}
+
+/* An error record on `to` (stdout, or stderr when stdout carries an object's
+ * bytes), a message on stderr (unless -q); returns 1. */
+static int fail_record(FILE *to, const cJSON *req, const orf_err *e)
 {
     cJSON *rec = ndjson_error_record(req, 0, e);
     if (rec) {
-        ndjson_write(out, rec);
+        if (to == stdout)
+            put_record(rec);
+        else
+            ndjson_write(to, rec);
         cJSON_Delete(rec);
     }
-    if (!quiet && out != stderr)
+    if (!quiet && to != stderr)
         fprintf(stderr, "dedup-cache: %s\n", e->message);
     return 1;
 }
 
 static void emit(cJSON *rec)
 {
-    if (rec)
-        ndjson_write(stdout, rec);
+    put_record(rec);
     cJSON_Delete(rec);
 }
 
@@ -99,7 +113,9 @@ static int cmd_stats(orf_cache *c, int zero)
     cJSON_AddStringToObject(r, "cache_dir", cache_dir(c));
     cJSON_AddNumberToObject(r, "entries", (double)u.requests);
     cJSON_AddNumberToObject(r, "objects", (double)u.objects);
-    cJSON_AddNumberToObject(r, "bytes", (double)(u.request_bytes + u.object_bytes));
+    cJSON_AddNumberToObject(r, "bytes", (double)(u.request_bytes + u.object_bytes + u.temp_bytes));
+    cJSON_AddNumberToObject(r, "temp_files", (double)u.temps);
+    cJSON_AddNumberToObject(r, "temp_bytes", (double)u.temp_bytes);
     cJSON_AddNumberToObject(r, "hits", (double)k.hits);
     cJSON_AddNumberToObject(r, "misses", (double)k.misses);
     uint64_t lookups = k.hits + k.misses;
@@ -114,6 +130,8 @@ static int cmd_stats(orf_cache *c, int zero)
     cJSON_AddItemToObject(r, "oldest", iso_time(u.oldest));
     cJSON_AddItemToObject(r, "newest", iso_time(u.newest));
     cJSON_AddNumberToObject(r, "ttl_s", cache_ttl(c));
+    cJSON_AddNumberToObject(r, "max_size", (double)cache_max_size(c));
+    cJSON_AddNumberToObject(r, "max_age_s", cache_max_age(c));
     if (zero)
         cJSON_AddTrueToObject(r, "zeroed");
     emit(r);
@@ -159,11 +177,17 @@ static void verify_report(void *ctx, const char *kind, const char *key, const ch
                           int repaired)
 {
     (void)ctx;
+    int cause = errno; /* for "unreadable", what the read said */
     cJSON *r = cJSON_CreateObject();
     cJSON_AddStringToObject(r, kind, key);
     cJSON_AddStringToObject(r, "problem", problem);
     if (object)
         cJSON_AddStringToObject(r, "object", object);
+    if (!strcmp(problem, "unreadable")) {
+        cJSON_AddStringToObject(r, "error", strerror(cause));
+        if (!quiet)
+            fprintf(stderr, "dedup-cache: %s %s: cannot read it (%s); left as it is\n", kind, key, strerror(cause));
+    }
     cJSON_AddBoolToObject(r, "repaired", repaired);
     emit(r);
 }
@@ -180,10 +204,13 @@ static int cmd_verify(orf_cache *c, int repair)
     cJSON_AddNumberToObject(r, "bad_objects", (double)v.bad_objects);
     cJSON_AddNumberToObject(r, "bad_requests", (double)v.bad_requests);
     cJSON_AddNumberToObject(r, "repaired", (double)v.repaired);
-    int ok = v.bad_objects + v.bad_requests == 0 || (repair && v.repaired >= v.bad_objects + v.bad_requests);
+    cJSON_AddNumberToObject(r, "unreadable", (double)v.unreadable);
+    int fixed = v.bad_objects + v.bad_requests == 0 || (repair && v.repaired >= v.bad_objects + v.bad_requests);
+    int ok = fixed && v.unreadable == 0;
     cJSON_AddBoolToObject(r, "ok", ok);
     emit(r);
-    return ok ? ORF_EXIT_OK : ORF_EXIT_FAIL;
+    /* what could not be read is an I/O error (74), left in place; what is bad and stays, 1 */
+    return v.unreadable ? ORF_EXIT_IO : ok ? ORF_EXIT_OK : ORF_EXIT_FAIL;
 }
 
 static int cmd_get(orf_cache *c, const char *key, const char *outfile)
@@ -192,32 +219,29 @@ static int cmd_get(orf_cache *c, const char *key, const char *outfile)
     FILE *rec_out = outfile ? stdout : stderr; /* stdout carries the bytes */
     cJSON *req = cJSON_CreateObject();
     cJSON_AddStringToObject(req, "key", key);
-    uint8_t *data;
-    size_t n;
-    int rc = cache_get_object(c, key, &data, &n, &e);
+    uint64_t n = 0;
+    int rc;
+    /* streamed, checked against the key before a byte goes out */
+    if (outfile) {
+        rc = cache_get_object_file(c, key, outfile, &n, &e);
+    } else {
+        fflush(stdout);
+        rc = cache_get_object_fd(c, key, STDOUT_FILENO, &n, &e);
+    }
     if (rc == 0)
         orf_fail(&e, "not_found", "object %s is not in %s", key, cache_dir(c));
-    if (rc <= 0) {
-        fail_record(rec_out, req, &e);
-        cJSON_Delete(req);
-        return rc < 0 && strcmp(e.code, "cache_error") == 0 ? ORF_EXIT_IO : ORF_EXIT_FAIL;
-    }
     int status = ORF_EXIT_OK;
-    if (outfile) {
-        if (cache_write_file_atomic(outfile, data, n, &e) < 0) {
-            status = fail_record(rec_out, req, &e);
-        } else {
-            cJSON_AddStringToObject(req, "file", outfile);
-            cJSON_AddNumberToObject(req, "bytes", (double)n);
-            ndjson_write(stdout, req);
-        }
-    } else if (fwrite(data, 1, n, stdout) != n || fflush(stdout) == EOF) {
-        if (errno != EPIPE) {
-            orf_fail(&e, "io_error", "writing object %s to stdout: %s", key, strerror(errno));
-            status = fail_record(stderr, req, &e);
-        }
+    if (rc < 0 && !outfile && errno == EPIPE && !strcmp(e.code, "io_error")) {
+        status = ORF_EXIT_OK; /* the reader had enough (| head) */
+    } else if (rc <= 0) {
+        fail_record(rec_out, req, &e);
+        /* the cache or the output cannot be read or written: 74; not there, a bad key: 1 */
+        status = rc < 0 && (!strcmp(e.code, "cache_error") || !strcmp(e.code, "io_error")) ? ORF_EXIT_IO : ORF_EXIT_FAIL;
+    } else if (outfile) {
+        cJSON_AddStringToObject(req, "file", outfile);
+        cJSON_AddNumberToObject(req, "bytes", (double)n);
+        put_record(req);
     }
-    free(data);
     cJSON_Delete(req);
     return status;
 }
@@ -241,7 +265,7 @@ static int cmd_put(orf_cache *c, char **files, int nfiles)
             cJSON_AddNumberToObject(r, "bytes", (double)bytes);
             if (cache_object_path(c, key, path, sizeof path, &e) == 0)
                 cJSON_AddStringToObject(r, "path", path);
-            ndjson_write(stdout, r);
+            put_record(r);
         }
         cJSON_Delete(r);
     }
@@ -272,7 +296,7 @@ static int cmd_rm(orf_cache *c, char **keys, int nkeys)
             if (removed & CACHE_REQUEST)
                 cJSON_AddItemToArray(what, cJSON_CreateString("request"));
             cJSON_AddItemToObject(r, "removed", what);
-            ndjson_write(stdout, r);
+            put_record(r);
         }
         cJSON_Delete(r);
     }
@@ -287,13 +311,53 @@ static int cmd_clear(orf_cache *c, int yes)
         return ORF_EXIT_USAGE;
     }
     cache_prune_result p;
-    if (cache_clear(c, &p, &e) < 0)
-        return fail_record(stdout, NULL, &e), ORF_EXIT_IO;
+    int rc = cache_clear(c, &p, &e);
     cJSON *r = cJSON_CreateObject();
     cJSON_AddNumberToObject(r, "requests_removed", (double)p.requests_removed);
     cJSON_AddNumberToObject(r, "objects_removed", (double)p.objects_removed);
     cJSON_AddNumberToObject(r, "temp_removed", (double)p.temp_removed);
     cJSON_AddNumberToObject(r, "bytes_freed", (double)p.bytes_freed);
+    if (rc < 0) {
+        /* what could not be removed is said, with the error */
+        cJSON_AddNumberToObject(r, "requests_kept", (double)p.requests_kept);
+        cJSON_AddNumberToObject(r, "objects_kept", (double)p.objects_kept);
+        cJSON_AddNumberToObject(r, "temp_kept", (double)p.temp_kept);
+        cJSON_AddNumberToObject(r, "bytes_kept", (double)p.bytes_kept);
+        fail_record(stdout, r, &e);
+        cJSON_Delete(r);
+        return ORF_EXIT_IO;
+    }
+    emit(r);
+    return ORF_EXIT_OK;
+}
+
+/* config: show the limits, or set one in the cache's config file. */
+static int cmd_config(orf_cache *c, char **args, int nargs)
+{
+    orf_err e;
+    if (nargs == 2) {
+        const char *v = strcmp(args[1], "default") == 0 ? NULL : args[1];
+        if (cache_config_set(c, args[0], v, &e) < 0) {
+            if (strcmp(e.code, "bad_request") == 0)
+                return cli_usage("dedup-cache", "config: %s", e.message);
+            return fail_record(stdout, NULL, &e), ORF_EXIT_IO;
+        }
+    }
+    int all = nargs == 0;
+    int size = all || !strcmp(args[0], "max-size") || !strcmp(args[0], "max_size");
+    int age = all || !strcmp(args[0], "max-age") || !strcmp(args[0], "max_age");
+    if (!size && !age)
+        return cli_usage("dedup-cache", "config: '%s' is not a setting (max-size or max-age)", args[0]);
+    cJSON *r = cJSON_CreateObject();
+    cJSON_AddStringToObject(r, "cache_dir", cache_dir(c));
+    if (size) {
+        cJSON_AddNumberToObject(r, "max_size", (double)cache_max_size(c));
+        cJSON_AddStringToObject(r, "max_size_from", cache_max_size_source(c));
+    }
+    if (age) {
+        cJSON_AddNumberToObject(r, "max_age_s", cache_max_age(c));
+        cJSON_AddStringToObject(r, "max_age_from", cache_max_age_source(c));
+    }
     emit(r);
     return ORF_EXIT_OK;
 }
@@ -441,7 +505,8 @@ int main(int argc, char **argv)
     const char *dir = NULL, *outfile = NULL, *program = NULL;
     double ttl = -1;
     int zero = 0, repair = 0, yes = 0;
-    cache_prune_opts po = {.grace = -1};
+    /* prune's limits: the cache's own (the one rule, cache.h) unless given */
+    cache_prune_opts po = {.max_age = -1, .max_size = CACHE_PRUNE_CAP, .grace = -1};
     int seen[sizeof owned / sizeof owned[0]] = {0};
     orf_err e;
     int c;
@@ -453,7 +518,7 @@ int main(int argc, char **argv)
         switch (c) {
         case 'h': fputs(usage, stdout); return ORF_EXIT_OK;
         case 'V': printf("dedup-cache (orfeas) %s\n", ORFEAS_VERSION); return ORF_EXIT_OK;
-        case 'q': quiet = 1; break;
+        case 'q': quiet = 1, out.quiet = 1; break;
         case 'v': verbose = 1; break;
         case OPT_CACHE_DIR: dir = optarg; break;
         case OPT_TTL:
@@ -483,11 +548,11 @@ int main(int argc, char **argv)
         }
     }
     if (optind >= argc)
-        return cli_usage("dedup-cache", "%s", "no command given (stats, prune, verify, get, put, rm, clear, key, lookup)");
+        return cli_usage("dedup-cache", "%s", "no command given (stats, prune, verify, get, put, rm, clear, config, key, lookup)");
     const char *cmd = argv[optind++];
     char **args = argv + optind;
     int nargs = argc - optind;
-    static const char *const cmds[] = {"stats", "prune", "verify", "get", "put", "rm", "clear", "key", "lookup"};
+    static const char *const cmds[] = {"stats", "prune", "verify", "get", "put", "rm", "clear", "config", "key", "lookup"};
     int known = 0;
     for (size_t i = 0; i < sizeof cmds / sizeof cmds[0]; i++)
         known |= strcmp(cmd, cmds[i]) == 0;
@@ -503,8 +568,12 @@ int main(int argc, char **argv)
         want_args = 1;
     else if (!strcmp(cmd, "put") || !strcmp(cmd, "rm"))
         want_args = -2;
+    else if (!strcmp(cmd, "config"))
+        want_args = -3; /* 0, 1 or 2 */
     else
         want_args = 0;
+    if (want_args == -3 && nargs > 2)
+        return cli_usage("dedup-cache", "%s", "'config' takes at most a name and a value");
     if ((want_args >= 0 && nargs != want_args) || (want_args == -2 && nargs < 1))
         return cli_usage("dedup-cache", want_args == 0 ? "'%s' takes no arguments"
                            : want_args == 1 ? "'%s' takes exactly one argument"
@@ -531,8 +600,10 @@ int main(int argc, char **argv)
         status = cmd_rm(cache, args, nargs);
     else if (!strcmp(cmd, "clear"))
         status = cmd_clear(cache, yes);
+    else if (!strcmp(cmd, "config"))
+        status = cmd_config(cache, args, nargs);
     else
         status = cmd_filter(cache, !strcmp(cmd, "lookup"), program);
     cache_close(cache);
-    return status;
+    return cli_worse(status, cli_finish(&out));
 }

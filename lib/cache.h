@@ -5,16 +5,34 @@
  *   requests/ab/<62 hex>   a JSON entry named by the SHA-256 of a canonical
  *                          request: {"key","created","used","cost_ms",
  *                          "objects":[keys],"record":{...}}
- *   stats/                 counters, safe under concurrent processes
+ *   stats/                 counters, safe under concurrent processes; the
+ *                          prune lock; last-prune (its mtime: the last prune)
+ *   config                 limits set with cache_config_set (dedup-cache config)
  * Keys are exactly 64 lowercase hex characters; anything else is refused, so
- * no path ever comes from outside the cache. Writes go to a temporary file
- * in the target folder, are fsynced and renamed into place. A read that
- * finds bytes not matching an object's name treats it as a miss and removes
- * it. A request entry older than the TTL is a miss.
+ * no path ever comes from outside the cache. Every write goes through the
+ * one atomic writer (atomic_file.h): a temporary file in the target folder,
+ * fsync, rename. What the cache hands out is checked: an object's bytes are
+ * hashed whenever it is read or a lookup hit names it, and bytes that do not
+ * match the name are a miss and are removed. A put of an object whose file
+ * holds other bytes replaces it.
  *
  * Directory: the one given, else $ORFEAS_CACHE_DIR, else
  * $XDG_CACHE_HOME/orfeas, else ~/.cache/orfeas.
- * TTL: the one given, else $ORFEAS_CACHE_TTL, else 1 hour; 0 never expires.
+ *
+ * Retention (orfeas(7), THE CACHE, is the one place it is documented):
+ *   - TTL (the one given, else $ORFEAS_CACHE_TTL, else 1 hour; 0 never):
+ *     a request entry created longer ago is a miss. It deletes nothing.
+ *   - Every file's mtime is its last use: written, hit by a lookup (an entry
+ *     and the objects it names) or read (an object).
+ *   - Prune removes what has not been used for the max age (else
+ *     $ORFEAS_CACHE_MAX_AGE, else the config file, else 7 days), then the
+ *     least recently used until the cache, temporary files included, fits the
+ *     max size (else $ORFEAS_CACHE_MAX_SIZE, else the config file, else
+ *     5 GiB); an object named by a kept entry stays, and objects used in the
+ *     last CACHE_PRUNE_GRACE seconds stay. 0 turns either limit off.
+ *   - A store that finds the cache over its max size (or the last prune a
+ *     day old) starts a prune in a background process; the store does not
+ *     wait for it.
  */
 #ifndef ORFEAS_CACHE_H
 #define ORFEAS_CACHE_H
@@ -24,15 +42,20 @@
 
 #include <cjson/cJSON.h>
 
+#include "atomic_file.h"
 #include "err.h"
 
-#define CACHE_DEFAULT_TTL 3600.0 /* seconds, as the original service */
+#define CACHE_DEFAULT_TTL 3600.0                  /* seconds, as the original service */
+#define CACHE_DEFAULT_MAX_AGE (7 * 86400.0)       /* seconds not used before prune removes it */
+#define CACHE_DEFAULT_MAX_SIZE ((uint64_t)5 << 30) /* bytes, as ccache */
 
 typedef struct orf_cache orf_cache;
 
 /* Open (creating when missing) the cache at `dir` (NULL: resolve as above),
  * with `ttl_seconds` (< 0: $ORFEAS_CACHE_TTL or the default). "cache_error"
- * when the folder cannot be created or used. */
+ * when the folder cannot be created or used or its config file is bad;
+ * "bad_request" when $ORFEAS_CACHE_TTL, $ORFEAS_CACHE_MAX_SIZE or
+ * $ORFEAS_CACHE_MAX_AGE is not a duration or size. */
 int cache_open(orf_cache **c, const char *dir, double ttl_seconds, orf_err *e);
 void cache_close(orf_cache *c);
 
@@ -45,12 +68,30 @@ void cache_hash(const void *data, size_t n, char key[65]);
 /* 1 when key is exactly 64 lowercase hex characters, else 0. */
 int cache_key_valid(const char *key);
 
-/* Store a blob; its key (the hash of the bytes) is written to key. */
+/* Store a blob; its key (the hash of the bytes) is written to key. An
+ * object already there with these bytes is only marked used (its mtime);
+ * one whose file holds other bytes (corrupted on disk) is replaced. */
 int cache_put_object(orf_cache *c, const void *data, size_t n, char key[65], orf_err *e);
 
-/* Fetch a blob: 1 and a malloc'd copy on a hit, 0 on a miss (absent or
- * corrupt, and then removed), -1 on an error. */
+/* Fetch a blob: 1 and a malloc'd copy on a hit (bytes checked against the
+ * key, the object marked used), 0 on a miss (absent, or corrupt and then
+ * removed), -1 with "cache_error" when it cannot be read (out of memory, an
+ * I/O error: the object is left alone). Holds the whole object in memory:
+ * for objects of any size, use cache_get_object_fd or cache_get_object_file. */
 int cache_get_object(orf_cache *c, const char *key, uint8_t **data, size_t *n, orf_err *e);
+
+/* Write an object's bytes to out_fd (a pipe, a terminal, a file), streamed
+ * in constant memory: the bytes are hashed first, and copied only when they
+ * match the key (and hashed again on the way; a change in between is an
+ * error). 1 done (*bytes set), 0 miss (absent, or corrupt and removed: nothing
+ * written), -1 with "cache_error" (cannot read the object) or "io_error"
+ * (cannot write out_fd; errno EPIPE when its reader is gone). */
+int cache_get_object_fd(orf_cache *c, const char *key, int out_fd, uint64_t *bytes, orf_err *e);
+
+/* Write an object to the file `path` through the atomic writer (mode 0666
+ * less the umask), streamed and checked on the way: a corrupt object
+ * leaves no file, is removed and is a miss. 1, 0 or -1 as above. */
+int cache_get_object_file(orf_cache *c, const char *key, const char *path, uint64_t *bytes, orf_err *e);
 
 /* The path where an object with this key lives (whether or not it exists).
  * -1 with "bad_key" when the key is not valid. */
@@ -67,9 +108,12 @@ void cache_request_key(const char *program, const cJSON *params, const char *inp
 int cache_put_request(orf_cache *c, const char *key, const cJSON *record, const char *const *objects,
                       size_t nobjects, double cost_ms, orf_err *e);
 
-/* Look a request up: 1 and a copy of its record on a hit (live, every object
- * present), 0 on a miss. Counts the hit or miss and refreshes the entry's
- * time on a hit. -1 on an error. */
+/* Look a request up: 1 and a copy of its record on a hit (younger than the
+ * TTL, every object present with bytes that hash to its key), 0 on a miss;
+ * an object found corrupt is removed. Counts the hit or miss and, on a hit,
+ * marks the entry and its objects used. -1 on an error. The cost of the
+ * check is one SHA-256 pass over the objects: about 0.7 ms a MB with SHA-NI,
+ * 4 ms with libsodium (tests/tools/cache_hitbench). */
 int cache_get_request(orf_cache *c, const char *key, cJSON **record, orf_err *e);
 
 /* How each program turns a request into its key (the parameters, their
@@ -92,8 +136,9 @@ int cache_hash_file(const char *path, char key[65], orf_err *e);
  * file cannot be read, "cache_error" when the cache cannot be written. */
 int cache_put_file(orf_cache *c, const char *path, char key[65], uint64_t *bytes, orf_err *e);
 
-/* Write n bytes to `path` atomically: a temporary file beside it, fsync,
- * rename (mode 0644 less the umask). -1 with "io_error" naming the path. */
+/* Write n bytes to `path` atomically (atomic_write_path: a temporary file
+ * beside it, fsync, rename; mode 0666 less the umask). -1 with "io_error"
+ * naming the path. */
 int cache_write_file_atomic(const char *path, const void *data, size_t n, orf_err *e);
 
 /* ---- Counters and maintenance ------------------------------------------- */
@@ -121,6 +166,7 @@ typedef struct cache_usage {
     uint64_t requests, objects;      /* entries */
     uint64_t request_bytes, object_bytes;
     double oldest, newest;           /* creation time of request entries */
+    uint64_t temps, temp_bytes;      /* temporary files (writers at work, or killed) */
 } cache_usage;
 int cache_usage_scan(orf_cache *c, cache_usage *u, orf_err *e);
 
@@ -139,41 +185,57 @@ typedef struct cache_entry {
 int cache_foreach(orf_cache *c, int kinds, int (*fn)(void *ctx, const cache_entry *en), void *ctx,
                   orf_err *e);
 
-#define CACHE_PRUNE_GRACE 600.0   /* seconds an unreferenced object is kept */
-#define CACHE_TEMP_MAX_AGE 3600.0 /* seconds before a temporary file is stale */
+#define CACHE_PRUNE_GRACE 600.0   /* seconds an object is kept after its last use, whatever the size */
+#define CACHE_TEMP_MAX_AGE ATOMIC_TEMP_MAX_AGE /* seconds before a temporary file is stale */
+#define CACHE_PRUNE_CAP ((uint64_t)-1) /* max_size: the cache's own max size */
 
 typedef struct cache_prune_opts {
-    double max_age;    /* remove request entries not used for this long (s); <= 0: no limit */
-    uint64_t max_size; /* then remove least recently used until the total fits; 0: no limit */
-    double grace;      /* keep unreferenced objects younger than this (s); < 0: CACHE_PRUNE_GRACE */
+    double max_age;    /* remove what was not used for this long (s); 0: no limit; < 0: the
+                          cache's max age (cache_max_age) */
+    uint64_t max_size; /* then the least recently used until the total fits (bytes); 0: no
+                          limit; CACHE_PRUNE_CAP: the cache's max size (cache_max_size) */
+    double grace;      /* keep objects used in the last `grace` s; < 0: CACHE_PRUNE_GRACE */
     int dry_run;       /* count what would go, remove nothing */
 } cache_prune_opts;
 
 typedef struct cache_prune_result {
     uint64_t requests_removed, objects_removed, temp_removed, bytes_freed;
-    uint64_t requests_kept, objects_kept, bytes_kept;
+    uint64_t requests_kept, objects_kept, bytes_kept; /* bytes_kept counts temporary files kept */
+    uint64_t temp_kept;
 } cache_prune_result;
 
-/* Prune: request entries past the TTL or max_age, unreadable ones, then the
- * least recently used until the total size is at most max_size; objects no
- * remaining request entry needs (older than the grace time); temporary files
- * older than CACHE_TEMP_MAX_AGE. Safe while other processes read and write.
+/* Prune, by the rule at the top of this file: what was not used for
+ * max_age goes; then, while the total (temporary files included) is over
+ * max_size, the least recently used request entry or object, where an
+ * object counts as used when any entry that names it was; objects used in
+ * the last `grace` seconds stay; an object named by a kept entry stays.
+ * Entries that are not entries (unparseable) go; ones that cannot be read
+ * stay. Stale temporary files go (atomic_temp_stale: an hour old, or their
+ * writer is gone). The TTL removes nothing. Safe while other processes read
+ * and write: what was used since the scan stays.
  * Returns 0 when done, 1 when another prune holds the lock (nothing done),
  * -1 on an error. */
 int cache_prune(orf_cache *c, const cache_prune_opts *o, cache_prune_result *r, orf_err *e);
 
 /* verify: called for each problem found. kind is "object" or "request";
- * problem is "hash_mismatch", "not_regular", "unreadable" or "missing_object"
- * (then `object` names the missing object, else NULL); repaired is 1 when
- * it was removed. */
+ * problem is "hash_mismatch" (an object whose bytes are not its key),
+ * "corrupt" (a request entry that is not one), "not_regular",
+ * "missing_object" (then `object` names the missing object, else NULL),
+ * "removed" (a request entry removed for the missing objects reported just
+ * before) or "unreadable" (an open or read error: errno holds its cause when
+ * fn is called, and the file is never removed); repaired is 1 when it was
+ * removed. */
 typedef void (*cache_verify_fn)(void *ctx, const char *kind, const char *key, const char *problem,
                                 const char *object, int repaired);
 typedef struct cache_verify_result {
     uint64_t objects, requests, bad_objects, bad_requests, repaired;
+    uint64_t unreadable; /* objects, entries and folders that could not be read (not in bad_*) */
 } cache_verify_result;
 
-/* Rehash every object and check every request entry; with repair, remove
- * what is bad. fn may be NULL. */
+/* Rehash every object (streamed: constant memory, whatever the sizes) and
+ * check every request entry; with repair, remove what was proved bad (a hash
+ * mismatch, an entry that does not parse, an entry whose object is absent),
+ * never what could not be read. fn may be NULL. */
 int cache_verify(orf_cache *c, int repair, cache_verify_fn fn, void *ctx, cache_verify_result *r,
                  orf_err *e);
 
@@ -181,10 +243,28 @@ int cache_verify(orf_cache *c, int repair, cache_verify_fn fn, void *ctx, cache_
  * cache_kind of what was removed (0: there was none). -1 with "bad_key". */
 int cache_remove(orf_cache *c, const char *key, int *removed, orf_err *e);
 
-/* Remove every entry and temporary file (counters stay). Counts in r. */
+/* Remove every entry and temporary file (counters stay). Counts in r
+ * (*_kept: what could not be removed). -1 with "cache_error" when anything
+ * could not be removed (a read-only cache), naming the first cause; r is
+ * filled either way. */
 int cache_clear(orf_cache *c, cache_prune_result *r, orf_err *e);
 
 /* The TTL in force (seconds, 0: never expires). */
 double cache_ttl(const orf_cache *c);
+
+/* The limits in force (bytes, seconds; 0: none), and where each came from:
+ * "environment", "config" or "default". */
+uint64_t cache_max_size(const orf_cache *c);
+double cache_max_age(const orf_cache *c);
+const char *cache_max_size_source(const orf_cache *c);
+const char *cache_max_age_source(const orf_cache *c);
+
+/* Set a limit in the cache's config file, for every later user of the cache
+ * (as `ccache -M`): name "max_size" (value a size: 10G, 0 for none) or
+ * "max_age" (a duration: 14d, 0 for none); value NULL removes the setting.
+ * "bad_request" for an unknown name or a bad value, "cache_error" when the
+ * file cannot be written. The open cache takes the new value unless the
+ * environment overrides it. */
+int cache_config_set(orf_cache *c, const char *name, const char *value, orf_err *e);
 
 #endif

@@ -2,6 +2,8 @@
  * The formats themselves live in meshio_glb.c, meshio_obj.c, meshio_ply.c
  * and meshio_stl.c. */
 #include "meshio.h"
+
+#include "atomic_file.h"
 #include "meshio_internal.h"
 #include "fsize.h"
 #include "imageio.h"
@@ -396,73 +398,9 @@ int meshio_write_mem(const orf_mesh *m, mesh_format f, const char *mtl_name, uin
 
 int meshio_write_atomic(const char *path, const void *data, size_t n, orf_err *e)
 {
-    fsize_limit_as_error(); /* past `ulimit -f`: EFBIG and an error, not SIGXFSZ */
-    size_t plen = strlen(path);
-    char *tmp = malloc(plen + 16);
-    if (!tmp)
-        return orf_fail(e, "io_error", "%s: out of memory", path);
-    memcpy(tmp, path, plen);
-    memcpy(tmp + plen, ".tmp.XXXXXX", 12);
-    int fd = mkostemp(tmp, O_CLOEXEC);
-    if (fd < 0) {
-        orf_fail_errno(e, "io_error", path);
-        free(tmp);
-        return -1;
-    }
-    const uint8_t *p = data;
-    size_t left = n;
-    while (left > 0) {
-        ssize_t w = write(fd, p, left);
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w <= 0) {
-            if (w == 0)
-                errno = EIO;
-            goto fail;
-        }
-        p += w;
-        left -= (size_t)w;
-    }
-    if (fchmod(fd, 0644) || fsync(fd))
-        goto fail;
-    if (close(fd)) {
-        fd = -1;
-        goto fail;
-    }
-    fd = -1;
-    if (rename(tmp, path))
-        goto fail;
-    free(tmp);
-    /* Make the rename itself durable: fsync the folder (best effort). */
-    {
-        char *dir = strdup(path);
-        if (dir) {
-            char *slash = strrchr(dir, '/');
-            const char *d = ".";
-            if (slash == dir)
-                d = "/";
-            else if (slash) {
-                *slash = 0;
-                d = dir;
-            }
-            int dfd = open(d, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-            if (dfd >= 0) {
-                (void)fsync(dfd);
-                close(dfd);
-            }
-            free(dir);
-        }
-    }
-    return 0;
-fail: {
-    int saved = errno;
-    if (fd >= 0)
-        close(fd);
-    unlink(tmp);
-    free(tmp);
-    errno = saved;
-    return orf_fail_errno(e, "io_error", path);
-}
+    /* the one atomic writer: temporary file beside path, fsync, rename; mode
+     * 0666 less the umask; stale temporaries of killed writers swept */
+    return atomic_write_path(path, data, n, ATOMIC_MODE_FILE, e);
 }
 
 int meshio_write_file(const orf_mesh *m, mesh_format f, const char *path, orf_err *e)

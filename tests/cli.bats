@@ -81,3 +81,16 @@ on_tty() { run script -qec "$1" /dev/null; }
     assert_success
     [[ "$output" == *"s.stl turntable frame 3/3"* ]]
 }
+
+@test "a lost output is never exit 0: stdout full or closed is 74 with a message, in every program" {
+    "$TOOLS/mksample" disc d.png 48
+    "$TOOLS/meshtool" make cube c.stl
+    for cmd in "mesh-gen d.png" "mesh-refine --stage refined --smooth 0 c.stl" "mesh-render -o pics c.stl" \
+               "dedup-cache stats" "gpu-stats" "dedup-cache key <<<d.png"; do
+        run --separate-stderr bash -c "$cmd > /dev/full"
+        assert_equal "$status" 74
+        [[ "$stderr" == *"standard output"* ]]
+        run --separate-stderr bash -c "$cmd >&-"
+        assert_equal "$status" 74
+    done
+}

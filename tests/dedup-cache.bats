@@ -146,7 +146,7 @@ obj_path() { echo "$ORFEAS_CACHE_DIR/objects/${1:0:2}/${1:2}"; }
     done
 }
 
-@test "get of an absent key: not_found, exit 1; -o into a missing folder: io_error" {
+@test "get of an absent key: not_found, exit 1; -o into a missing folder: io_error, exit 74" {
     k=$(printf 'absent' | sha256sum | cut -c1-64)
     run dedup-cache get "$k"
     assert_failure 1
@@ -154,7 +154,7 @@ obj_path() { echo "$ORFEAS_CACHE_DIR/objects/${1:0:2}/${1:2}"; }
     printf 'there' > t
     k=$(dedup-cache put t | jq -r .key)
     run dedup-cache get "$k" -o "$BATS_TEST_TMPDIR/no/such/dir/f"
-    assert_failure 1
+    assert_failure 74
     [ "$(echo "$output" | grep '^{' | jq -r .error.code)" = io_error ]
     assert_file_not_exist "$BATS_TEST_TMPDIR/no/such/dir/f"
 }

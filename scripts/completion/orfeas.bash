@@ -51,11 +51,11 @@ _orfeas_complete()
         cmd=
         for ((i = 1; i < COMP_CWORD; i++)); do
             case ${COMP_WORDS[i]} in
-                stats|prune|verify|get|put|rm|clear|key|lookup) cmd=${COMP_WORDS[i]}; break ;;
+                stats|prune|verify|get|put|rm|clear|config|key|lookup) cmd=${COMP_WORDS[i]}; break ;;
             esac
         done
         if [[ -z $cmd && $cur != -* ]]; then
-            COMPREPLY=($(compgen -W "stats prune verify get put rm clear key lookup" -- "$cur"))
+            COMPREPLY=($(compgen -W "stats prune verify get put rm clear config key lookup" -- "$cur"))
             return
         fi
         if [[ $cur == -* ]]; then
@@ -67,6 +67,7 @@ _orfeas_complete()
             return
         fi
         [[ $cmd == put ]] && COMPREPLY=($(compgen -f -- "$cur"))
+        [[ $cmd == config ]] && COMPREPLY=($(compgen -W "max-size max-age" -- "$cur"))
         return
     fi
     if [[ $cur == -* ]]; then

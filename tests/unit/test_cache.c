@@ -6,6 +6,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "atomic_file.h"
 #include "cache.h"
 #include "check.h"
 
@@ -154,15 +155,113 @@ int main(void)
     po.dry_run = 0;
     po.max_size = 0;
     po.max_age = 3600;
-    CHECK(cache_prune(c, &po, &pr, &e) == 0 && pr.requests_removed == 1, "max age: the old entry goes");
+    char orel[512];
+    snprintf(orel, sizeof orel, "%s/objects/%.2s/%s", dir, oa, oa + 2);
+    CHECK(cache_prune(c, &po, &pr, &e) == 0 && pr.requests_removed == 1 && pr.objects_removed == 0,
+          "max age: the old entry goes; its object, used since, stays");
     CHECK(cache_get_request(c, kb, &got, &e) == 1, "the recent one stays");
     cJSON_Delete(got);
-    CHECK(cache_get_object(c, oa, &data, &n, &e) == 0, "its object was collected (grace 0)");
+    utimensat(AT_FDCWD, orel, times, 0); /* A's object last used long ago too */
+    CHECK(cache_prune(c, &po, &pr, &e) == 0 && pr.objects_removed == 1, "then the object goes");
+    CHECK(cache_get_object(c, oa, &data, &n, &e) == 0, "its object was collected");
     CHECK(cache_get_object(c, ob, &data, &n, &e) == 1, "the live object stays");
     free(data);
 
+    /* a put replaces an object whose file holds other bytes of the same size */
+    char ck[65];
+    const char *good = "good bytes, stored once";
+    CHECK(cache_put_object(c, good, strlen(good), ck, &e) == 0, "put");
+    snprintf(rel, sizeof rel, "objects/%.2s/%s", ck, ck + 2);
+    write_raw(rel, "g00d bytes, stored once");
+    CHECK(cache_put_object(c, good, strlen(good), ck, &e) == 0, "put again over a corrupted copy");
+    CHECK(cache_get_object(c, ck, &data, &n, &e) == 1 && n == strlen(good) && !memcmp(data, good, n),
+          "the object is whole again");
+    free(data);
+
+    /* a hit checks the objects it names: a corrupted one is a miss and goes */
+    char hk[65];
+    cache_hash("hit check", 9, hk);
+    const char *cks[1] = {ck};
+    CHECK(cache_put_request(c, hk, rec, cks, 1, 1, &e) == 0 && cache_get_request(c, hk, &got, &e) == 1, "a hit");
+    cJSON_Delete(got);
+    got = NULL;
+    write_raw(rel, "g00d bytes, stored once");
+    CHECK(cache_get_request(c, hk, &got, &e) == 0 && !got, "its object corrupted: a miss");
+    CHECK(!exists(rel), "and the object is gone");
+
+    /* streamed reads: to a descriptor and to a file, checked */
+    CHECK(cache_put_object(c, good, strlen(good), ck, &e) == 0, "put");
+    char gpath[600];
+    snprintf(gpath, sizeof gpath, "%s/../got.bin", dir);
+    uint64_t gb = 0;
+    CHECK(cache_get_object_file(c, ck, gpath, &gb, &e) == 1 && gb == strlen(good), "get to a file");
+    int gfd = open(gpath, O_RDWR | O_TRUNC);
+    CHECK(gfd >= 0 && cache_get_object_fd(c, ck, gfd, &gb, &e) == 1 && gb == strlen(good), "get to a descriptor");
+    if (gfd >= 0)
+        close(gfd);
+    write_raw(rel, "g00d bytes, stored once");
+    unlink(gpath);
+    CHECK(cache_get_object_file(c, ck, gpath, &gb, &e) == 0 && access(gpath, F_OK) != 0 && !exists(rel),
+          "a corrupt object: a miss, no file written, the object removed");
+
+    /* prune --max-size counts temporary files: a live writer's 10000 bytes */
     cache_prune_result cr;
-    CHECK(cache_clear(c, &cr, &e) == 0 && cr.objects_removed >= 1 && cr.requests_removed == 1, "clear");
+    CHECK(cache_clear(c, &cr, &e) == 0, "clear");
+    int ofd = open(dir, O_RDONLY | O_DIRECTORY);
+    char objdir[600];
+    snprintf(objdir, sizeof objdir, "%s/objects", dir);
+    int objfd = open(objdir, O_RDONLY | O_DIRECTORY);
+    atomic_file live;
+    static char zeros[10000];
+    CHECK(objfd >= 0 && atomic_open_at(&live, objfd, NULL, 0600) == 0 && atomic_write(&live, zeros, sizeof zeros) == 0,
+          "a writer at work");
+    char o1[65], o2[65];
+    static char five[2][5000];
+    five[1][0] = 1;
+    cache_put_object(c, five[0], 5000, o1, &e);
+    cache_put_object(c, five[1], 5000, o2, &e);
+    char p1[600], p2[600];
+    snprintf(p1, sizeof p1, "%s/objects/%.2s/%s", dir, o1, o1 + 2);
+    snprintf(p2, sizeof p2, "%s/objects/%.2s/%s", dir, o2, o2 + 2);
+    utimensat(AT_FDCWD, p1, times, 0);
+    utimensat(AT_FDCWD, p2, times, 0);
+    cache_prune_opts ps = {.max_age = 0, .max_size = 12000, .grace = -1};
+    CHECK(cache_prune(c, &ps, &pr, &e) == 0 && pr.objects_removed == 2 && pr.temp_kept == 1 &&
+              pr.bytes_kept == 10000,
+          "with the temporary file counted, both objects go (removed %llu, kept %llu bytes)",
+          (unsigned long long)pr.objects_removed, (unsigned long long)pr.bytes_kept);
+    atomic_abort(&live);
+    close(objfd);
+    close(ofd);
+
+    /* the limits: defaults, the config file, the environment */
+    CHECK(cache_max_size(c) == CACHE_DEFAULT_MAX_SIZE && cache_max_age(c) == CACHE_DEFAULT_MAX_AGE &&
+              !strcmp(cache_max_size_source(c), "default"),
+          "default limits: 5 GiB, 7 days");
+    CHECK(cache_config_set(c, "max_size", "2G", &e) == 0 && cache_max_size(c) == ((uint64_t)2 << 30) &&
+              !strcmp(cache_max_size_source(c), "config"),
+          "config max_size 2G");
+    CHECK(cache_config_set(c, "max-age", "14d", &e) == 0 && cache_max_age(c) == 14 * 86400.0, "config max-age 14d");
+    CHECK(cache_config_set(c, "max_size", "lots", &e) < 0 && !strcmp(e.code, "bad_request"), "a bad size refused");
+    CHECK(cache_config_set(c, "colour", "red", &e) < 0 && !strcmp(e.code, "bad_request"), "an unknown name refused");
+    orf_cache *c3;
+    CHECK(cache_open(&c3, dir, 0, &e) == 0 && cache_max_size(c3) == ((uint64_t)2 << 30) &&
+              cache_max_age(c3) == 14 * 86400.0,
+          "a new user of the cache reads them");
+    cache_close(c3);
+    setenv("ORFEAS_CACHE_MAX_SIZE", "100M", 1);
+    CHECK(cache_open(&c3, dir, 0, &e) == 0 && cache_max_size(c3) == ((uint64_t)100 << 20) &&
+              !strcmp(cache_max_size_source(c3), "environment"),
+          "the environment wins");
+    cache_close(c3);
+    setenv("ORFEAS_CACHE_MAX_SIZE", "lots", 1);
+    CHECK(cache_open(&c3, dir, 0, &e) < 0 && !strcmp(e.code, "bad_request"), "a bad ORFEAS_CACHE_MAX_SIZE: bad_request");
+    unsetenv("ORFEAS_CACHE_MAX_SIZE");
+    CHECK(cache_config_set(c, "max_size", NULL, &e) == 0 && cache_config_set(c, "max_age", NULL, &e) == 0 &&
+              cache_max_size(c) == CACHE_DEFAULT_MAX_SIZE,
+          "settings removed: the defaults again");
+
+    CHECK(cache_clear(c, &cr, &e) == 0, "clear");
     cache_usage u;
     CHECK(cache_usage_scan(c, &u, &e) == 0 && u.objects == 0 && u.requests == 0, "empty after clear");
     CHECK(cache_counters_zero(c, &e) == 0 && cache_counters_read(c, &k, &e) == 0 && k.hits == 0 && k.stores == 0,
