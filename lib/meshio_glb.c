@@ -687,6 +687,8 @@ int meshio_read_glb(const uint8_t *d, size_t n, const char *name, uint32_t max_t
     uint32_t jlen = mio_u32le(d + 12);
     if (mio_u32le(d + 16) != CHUNK_JSON)
         return orf_fail(e, "bad_mesh", "%s: GLB's first chunk is not JSON", name);
+    if (jlen == 0)
+        return orf_fail(e, "bad_mesh", "%s: GLB JSON chunk is empty: the file describes no mesh", name);
     if (jlen > total - 20)
         return orf_fail(e, "bad_mesh", "%s: GLB JSON chunk length %u runs past the end of the file (%u bytes)", name,
                         jlen, total);

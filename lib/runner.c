@@ -885,8 +885,13 @@ static int refine_chain(job *j, const cJSON *from, gen_carry *gc)
                          fkey);
                 goto fail;
             }
-            if (refine_load_field(r->cfg.cache, fkey, &fld, &e) < 0)
+            if (refine_load_field(r->cfg.cache, fkey, &fld, &e) < 0) {
+                if (gc) /* mesh-gen itself: its own field, from its cache hit */
+                    orf_fail(&e, e.code,
+                             "the cached field %.12s... is %s: run mesh-gen again with --no-cache",
+                             fkey, strcmp(e.code, "no_field") ? "damaged" : "gone from the cache");
                 goto fail;
+            }
             use = &fld;
         }
         const orf_image *tex = NULL;

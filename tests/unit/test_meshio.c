@@ -272,6 +272,17 @@ static void test_malformed(void)
     CHECK(refused(obj_range, strlen(obj_range), MESH_FMT_OBJ, "range.obj", "bad_mesh", 0), "OBJ index out of range");
     const char *obj_neg = "v 0 0 0\nv 1 0 0\nv 0 1 0\nf -1 -2 -4\n";
     CHECK(refused(obj_neg, strlen(obj_neg), MESH_FMT_OBJ, "neg.obj", "bad_mesh", 0), "OBJ negative index before the first");
+    {
+        /* a GLB whose JSON chunk is empty, a BIN chunk after it: the JSON is named */
+        uint8_t g[40] = {'g', 'l', 'T', 'F', 2, 0, 0, 0, 40, 0, 0, 0, 0, 0, 0, 0, 'J', 'S', 'O', 'N',
+                         12, 0, 0, 0, 'B', 'I', 'N', 0};
+        orf_mesh gm = {0};
+        orf_err ge = {{0}, {0}};
+        CHECK(meshio_read_mem(g, sizeof g, MESH_FMT_GLB, "empty-json.glb", 0, &gm, &ge) == -1 &&
+                  strstr(ge.message, "JSON chunk is empty") && !strstr(ge.message, "BIN"),
+              "a zero-length JSON chunk is named, not the BIN chunk: %s", ge.message);
+        mesh_free(&gm);
+    }
     const char *obj_zero = "v 0 0 0\nv 1 0 0\nv 0 1 0\nf 0 1 2\n";
     CHECK(refused(obj_zero, strlen(obj_zero), MESH_FMT_OBJ, "zero.obj", "bad_mesh", 0), "OBJ index 0 refused");
     const char *obj_nan = "v 0 0 0\nv 1 nan 0\nv 0 1 0\nf 1 2 3\n";
