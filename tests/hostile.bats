@@ -451,7 +451,7 @@ make_hostile_images() {
     refute_signal
     [ "$status" -eq 1 ]
     printf '%s\n' "$output" | assert_ndjson
-    printf '%s\n' "$output" | jq -r '[.mesh, .error.code] | @tsv' | grep -v '^{' >codes || true
+    printf '%s\n' "$output" | jq -r 'select(.error) | [.source, .error.code] | @tsv' >codes || true
     cat codes
     [ "$(printf '%s\n' "$output" | jq -s '[.[] | select(.error)] | length')" -eq 19 ]
     printf '%s\n' "$output" | jq -e -s '[.[] | select(.error) | .error.code] | all(test("^(bad_mesh|too_large|no_input)$"))' >/dev/null
