@@ -67,6 +67,22 @@ void field_free(orf_field *f)
     memset(f, 0, sizeof *f);
 }
 
+void field_grid(int img_w, int img_h, int max_side, orf_field *f)
+{
+    int L = img_w > img_h ? img_w : img_h;
+    int w = (int)lround((double)img_w * max_side / L), h = (int)lround((double)img_h * max_side / L);
+    if (w < 1)
+        w = 1;
+    if (h < 1)
+        h = 1;
+    f->w = w;
+    f->h = h;
+    f->img_w = img_w;
+    f->img_h = img_h;
+    f->sx = (float)((double)img_w / L / w);
+    f->sy = (float)((double)img_h / L / h);
+}
+
 /* relief: a 3 x 3 box blur of a (w x h) in place, tmp (w x h) its scratch;
  * at the edges the average is over the cells that exist. */
 static void box_blur(float *a, float *tmp, int w, int h)
@@ -112,19 +128,10 @@ int field_compute(const orf_mask *mask, const orf_image *img, const field_params
         return orf_fail(e, "bad_request", "base %g is outside [0, 10]", (double)p->base);
     if (p->mode == FIELD_RELIEF && (!img || img->w != mask->w || img->h != mask->h))
         return orf_fail(e, "bad_request", "field: relief needs the image the mask came from");
-    int iw = mask->w, ih = mask->h, L = iw > ih ? iw : ih;
-    int w = (int)lround((double)iw * p->max_side / L), h = (int)lround((double)ih * p->max_side / L);
-    if (w < 1)
-        w = 1;
-    if (h < 1)
-        h = 1;
+    int iw = mask->w, ih = mask->h;
+    field_grid(iw, ih, p->max_side, f);
+    int w = f->w, h = f->h;
     size_t n = (size_t)w * (size_t)h;
-    f->w = w;
-    f->h = h;
-    f->img_w = iw;
-    f->img_h = ih;
-    f->sx = (float)((double)iw / L / w);
-    f->sy = (float)((double)ih / L / h);
     f->mode = p->mode;
     f->back = p->back;
     f->sd = malloc(n * sizeof(float));
@@ -163,6 +170,8 @@ int field_compute(const orf_mask *mask, const orf_image *img, const field_params
         }
         for (size_t i = 0; i < n; i++) {
             float z = p->depth * sqrtf(f->top[i]) * cell;
+            if (z < FIELD_TOP_MIN)
+                z = 0; /* a field holds no height too small to sample (field_internal.h) */
             f->top[i] = z;
             f->bot[i] = p->back == FIELD_BACK_FLAT ? 0.0f : -z;
         }
