@@ -2,6 +2,7 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -168,9 +169,13 @@ int ndjson_check_fields(const cJSON *req, const ndjson_field *fields, size_t nfi
         switch (fields[i].type) {
         case NDJSON_STRING: ok = cJSON_IsString(v); break;
         case NDJSON_NUMBER: ok = cJSON_IsNumber(v); break;
-        case NDJSON_INTEGER:
-            ok = cJSON_IsNumber(v) && v->valuedouble == (double)(long long)v->valuedouble;
+        case NDJSON_INTEGER: {
+            /* a whole number a long long holds, tested without converting one
+             * that it does not (1e300 to long long is undefined behaviour) */
+            double d = v->valuedouble;
+            ok = cJSON_IsNumber(v) && d >= -0x1p63 && d < 0x1p63 && d == floor(d);
             break;
+        }
         case NDJSON_BOOL: ok = cJSON_IsBool(v); break;
         case NDJSON_OBJECT: ok = cJSON_IsObject(v); break;
         }

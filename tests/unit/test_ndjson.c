@@ -96,6 +96,18 @@ int main(void)
     CHECK(ndjson_check_fields(req, fields, 4, &e) == -1 && strstr(e.message, "resolution"),
           "non-integer resolution refused: %s", e.message);
     cJSON_Delete(req);
+    /* fuzz_ndjson: a number past a long long's range was converted to one (UB) */
+    req = cJSON_Parse("{\"resolution\":9.8e117}");
+    CHECK(ndjson_check_fields(req, fields, 4, &e) == -1 && strstr(e.message, "resolution"),
+          "an integer past a long long's range is refused without undefined behaviour: %s",
+          e.message);
+    cJSON_Delete(req);
+    req = cJSON_Parse("{\"resolution\":-9223372036854775808}");
+    CHECK(ndjson_check_fields(req, fields, 4, &e) == 0, "-2^63 is an integer");
+    cJSON_Delete(req);
+    req = cJSON_Parse("{\"resolution\":9223372036854775808}");
+    CHECK(ndjson_check_fields(req, fields, 4, &e) == -1, "2^63 is past a long long");
+    cJSON_Delete(req);
     req = cJSON_Parse("{\"depth\":\"deep\"}");
     CHECK(ndjson_check_fields(req, fields, 4, &e) == -1 && strstr(e.message, "depth"), "string depth refused");
     cJSON_Delete(req);
