@@ -1,5 +1,6 @@
-/* field_io.c - a field as a blob and back: field_serialise and
- * field_deserialise (the format is in field.h). */
+/* field_io.c - a field as a blob and back: field_serialise, and
+ * field_deserialise, which accepts only a sane field (the format and the
+ * rules are in field.h, the limits in field_internal.h). */
 #include "field.h"
 
 #include <math.h>
