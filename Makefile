@@ -134,7 +134,14 @@ $(BUILD)/tests/tools/%: $(BUILD)/obj/tools/%.o $(LIB)
 
 # Fuzz targets: tests/fuzz/fuzz_NAME.c. The normal build links each with a
 # replay main (build/tests/fuzz/fuzz_NAME FILE...); `make fuzz` builds them with
-# clang and libFuzzer into build-fuzz/ and runs each for FUZZ_SECONDS.
+# clang and libFuzzer into build-fuzz/ and runs every one for FUZZ_SECONDS, from
+# its seeds (tests/fuzz/corpus/NAME), its past findings (tests/fuzz/regress/NAME)
+# and what earlier runs kept (build-fuzz/corpus/NAME). A crash, a leak, an input
+# slower than FUZZ_TIMEOUT seconds, one over FUZZ_RSS_MB, or undefined behaviour
+# (UBSan stops at the first report) is written to
+# tests/fuzz/regress/NAME/ (which `make check` replays), the log's tail is
+# shown, and the other targets still run; make fails at the end, naming the
+# targets that found something.
 FUZZ_SRC := $(wildcard tests/fuzz/fuzz_*.c)
 FUZZ_REPLAY := $(patsubst tests/fuzz/%.c,$(BUILD)/tests/fuzz/%,$(FUZZ_SRC))
 all: $(FUZZ_REPLAY)
@@ -143,23 +150,39 @@ $(BUILD)/tests/fuzz/%: tests/fuzz/%.c tests/fuzz/replay.c $(LIB)
 	@mkdir -p $(@D)
 	$(CC) $(CPPFLAGS_ALL) $(CFLAGS_ALL) $< tests/fuzz/replay.c $(LIB) $(LDLIBS_ALL) -o $@
 
+# The libFuzzer binaries, built by make fuzz's sub-make (BUILD=build-fuzz,
+# CC=clang, CUDA=0, the lib instrumented for coverage and sanitisers).
+$(BUILD)/fuzz_%: tests/fuzz/fuzz_%.c $(LIB)
+	$(CC) $(CPPFLAGS_ALL) -std=c11 -O1 -g -fopenmp -fsanitize=fuzzer,address,undefined \
+	    -fno-sanitize-recover=undefined $< $(LIB) \
+	    $(LDLIBS_ALL) -o $@
+
 FUZZ_SECONDS ?= 60
+FUZZ_TIMEOUT ?= 60
+FUZZ_RSS_MB  ?= 2048
 FUZZ_CC ?= clang
 fuzz:
 	ORFEAS_EXTRA_PACKAGES="clang libclang-rt-14-dev" scripts/install-deps
 	$(MAKE) BUILD=build-fuzz CC=$(FUZZ_CC) CUDA=0 OPT="-O1 -g" \
-	    SAN="-fsanitize=fuzzer-no-link,address,undefined -fno-omit-frame-pointer" build-fuzz/liborfeas.a
-	@for src in $(FUZZ_SRC); do \
+	    SAN="-fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer" \
+	    $(patsubst tests/fuzz/%.c,build-fuzz/%,$(FUZZ_SRC))
+	@failed=; \
+	for src in $(FUZZ_SRC); do \
 	    t=$$(basename $$src .c); n=$${t#fuzz_}; \
-	    $(FUZZ_CC) $(CPPFLAGS_ALL) -std=c11 -O1 -g -fopenmp -fsanitize=fuzzer,address,undefined $$src \
-	        build-fuzz/liborfeas.a $(LDLIBS_ALL) -o build-fuzz/$$t || exit 1; \
 	    mkdir -p build-fuzz/corpus/$$n tests/fuzz/regress/$$n; \
 	    echo "fuzz: $$t for $(FUZZ_SECONDS) s"; \
-	    ASAN_OPTIONS=detect_leaks=1 build-fuzz/$$t -max_total_time=$(FUZZ_SECONDS) -max_len=65536 \
-	        -artifact_prefix=tests/fuzz/regress/$$n/ build-fuzz/corpus/$$n tests/fuzz/corpus/$$n \
-	        2>build-fuzz/$$t.log || { tail -30 build-fuzz/$$t.log; exit 1; }; \
-	    tail -1 build-fuzz/$$t.log; \
-	done
+	    if ASAN_OPTIONS=detect_leaks=1 build-fuzz/$$t -max_total_time=$(FUZZ_SECONDS) -max_len=65536 \
+	        -timeout=$(FUZZ_TIMEOUT) -rss_limit_mb=$(FUZZ_RSS_MB) -artifact_prefix=tests/fuzz/regress/$$n/ \
+	        build-fuzz/corpus/$$n tests/fuzz/corpus/$$n tests/fuzz/regress/$$n 2>build-fuzz/$$t.log; then \
+	        tail -1 build-fuzz/$$t.log; \
+	    else \
+	        tail -30 build-fuzz/$$t.log; failed="$$failed $$t"; \
+	    fi; \
+	done; \
+	if [ -n "$$failed" ]; then \
+	    echo "fuzz: found something:$$failed (inputs in tests/fuzz/regress/, logs in build-fuzz/)"; exit 1; \
+	fi; \
+	echo "fuzz: $(words $(FUZZ_SRC)) targets, $(FUZZ_SECONDS) s each, nothing found"
 
 -include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)
 

@@ -21,7 +21,8 @@
  *            z = depth * sqrt(h) in cell units: a disc becomes a sphere at
  *            depth 1. Solved by multigrid V-cycles (red-black Gauss-Seidel,
  *            cost about linear in cells) to a relative residual of
- *            `tolerance`. back = mirror: bot = -top; flat: bot = 0.
+ *            `tolerance`; a height under 1e-7 model units is 0.
+ *            back = mirror: bot = -top; flat: bot = 0.
  *   extrude  a slab: top = thickness / 2, bot = -thickness / 2; the rim's
  *            roundness is that of sd, under one cell.
  *   relief   top = base + depth * FIELD_RELIEF_HEIGHT * luminance (lightly
@@ -94,8 +95,19 @@ void field_free(orf_field *f);
 int field_serialise(const orf_field *f, uint8_t **blob, size_t *len, orf_err *e);
 
 /* Read a blob written by field_serialise. Every size is checked against the
- * blob's length before it is used; "bad_field" (naming `name`) when the
- * magic, version, sizes or values are wrong. */
+ * blob's length before it is used, and the blob must be a field that
+ * field_compute can make, so that volume_sample turns it into finite
+ * numbers:
+ *   - the header: magic, version 1, mode and back known, a grid of 1..4096
+ *     cells a side over an image of 1..2^24 pixels a side, laid as
+ *     field_compute lays it (8..4096 cells along the longer side, the other
+ *     side and sx, sy following from it bit for bit);
+ *   - every value finite and within 1e3 model units; every |sd| between
+ *     0.01 cells and w + h cells; some cell inside (sd > 0); bot <= top;
+ *   - inflate: top 0 outside the mask, and inside 0 or at least 1e-7
+ *     model units; bot = -top (mirror) or 0 (flat).
+ * "bad_field" with a message naming `name` and the first rule broken (and
+ * the cell), "too_large" when memory runs out. */
 int field_deserialise(const uint8_t *blob, size_t len, const char *name, orf_field *f,
                       orf_err *e);
 

@@ -17,3 +17,16 @@ load test_helper
     done
     [ "$n" -gt 0 ]
 }
+
+@test "every damaged field found by fuzz_field reaches mesh-refine as bad_field" {
+    shopt -s nullglob
+    n=0
+    for blob in "$ROOT"/tests/fuzz/regress/field/*; do
+        key=$(dedup-cache put "$blob" | jq -r .key)
+        run mesh-refine <<<"{\"field\":\"$key\"}"
+        assert_failure 1
+        assert_output --partial '"code":"bad_field"'
+        n=$((n + 1))
+    done
+    [ "$n" -gt 0 ]
+}

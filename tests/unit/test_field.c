@@ -1,4 +1,7 @@
-/* test_field.c - inflation solver, modes, and the field blob. */
+/* test_field.c - inflation solver, modes, and the field blob: round trips of
+ * every kind of field, and field_deserialise refusing each way a blob can
+ * be damaged (the fuzz target's findings among them). */
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -7,6 +10,211 @@
 #include "field.h"
 #include "gen_shapes.h"
 #include "volume.h"
+
+/* Every value of v at grid n is a finite number. */
+static int samples_finite(const orf_field *f, int n)
+{
+    orf_volume v;
+    orf_err e;
+    if (volume_sample(f, n, &v, &e) != 0)
+        return 0;
+    size_t cnt = (size_t)v.nx * (size_t)v.ny * (size_t)v.nz;
+    int ok = 1;
+    for (size_t i = 0; i < cnt && ok; i++)
+        ok = isfinite(v.f[i]);
+    volume_free(&v);
+    return ok;
+}
+
+/* Every field field_compute makes (shapes, modes, backs, grids, aspects)
+ * reads back bit for bit and samples to finite values. */
+static void round_trips(void)
+{
+    double disc[3] = {60, 40, 30}, ring[4] = {60, 40, 35, 15}, two[6] = {30, 40, 20, 90, 40, 12};
+    double ell[4] = {10, 10, 60, 6};
+    struct {
+        shape_fn fn;
+        const double *prm;
+        int w, h;
+    } shapes[] = {{sh_disc, disc, 120, 80}, {sh_ring, ring, 120, 80}, {sh_two, two, 120, 80},
+                  {sh_L, ell, 120, 80}, {sh_disc, disc, 120, 900}, {sh_L, ell, 2000, 80}};
+    int sides[] = {8, 37, 320};
+    int tried = 0, failed = 0;
+    char first[400] = "";
+    for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++) {
+        orf_image img;
+        orf_mask m;
+        orf_err e;
+        draw_shape(&img, shapes[s].w, shapes[s].h, shapes[s].fn, shapes[s].prm, 1);
+        if (mask_compute(&img, MASK_AUTO, "shape", &m, &e) != 0) {
+            image_free(&img);
+            failed++;
+            continue;
+        }
+        for (int mode = 0; mode < 3; mode++)
+            for (int back = 0; back < 2; back++)
+                for (size_t k = 0; k < sizeof sides / sizeof sides[0]; k++) {
+                    field_params p;
+                    field_params_default(&p);
+                    p.mode = (field_mode)mode;
+                    p.back = (field_back)back;
+                    p.max_side = sides[k];
+                    p.depth = k == 1 ? 0.001f : 1.0f;
+                    orf_field f, r;
+                    if (field_compute(&m, &img, &p, &f, &e) != 0)
+                        continue; /* no foreground at 8 cells: nothing to write */
+                    tried++;
+                    uint8_t *blob;
+                    size_t len;
+                    size_t n = (size_t)f.w * (size_t)f.h;
+                    int ok = field_serialise(&f, &blob, &len, &e) == 0;
+                    if (ok && field_deserialise(blob, len, "shape", &r, &e) != 0) {
+                        ok = 0;
+                        if (!first[0])
+                            snprintf(first, sizeof first, "shape %zu mode %d back %d side %d: %.200s",
+                                     s, mode, back, sides[k], e.message);
+                    } else if (ok) {
+                        ok = r.w == f.w && r.h == f.h && r.sx == f.sx && r.sy == f.sy &&
+                             memcmp(r.sd, f.sd, n * 4) == 0 && memcmp(r.top, f.top, n * 4) == 0 &&
+                             memcmp(r.bot, f.bot, n * 4) == 0 && samples_finite(&r, 8);
+                        field_free(&r);
+                    }
+                    if (ok)
+                        free(blob);
+                    failed += !ok;
+                    field_free(&f);
+                }
+        mask_free(&m);
+        image_free(&img);
+    }
+    CHECK(tried >= 80 && failed == 0, "%d fields of every mode, back, grid and aspect read back "
+          "and sample finitely (%d failed%s%s)", tried, failed, first[0] ? ": " : "", first);
+}
+
+/* The float at byte offset off of a copy of blob set to v: refused as
+ * bad_field with a message holding `needle`. */
+static int refused(const uint8_t *blob, size_t len, size_t off, float v, const char *needle,
+                   orf_err *e)
+{
+    uint8_t *b = malloc(len);
+    memcpy(b, blob, len);
+    memcpy(b + off, &v, 4); /* little-endian hosts, as the format */
+    orf_field r;
+    int rc = field_deserialise(b, len, "blob", &r, e);
+    if (rc == 0)
+        field_free(&r);
+    free(b);
+    return rc != 0 && strcmp(e->code, "bad_field") == 0 && strstr(e->message, needle);
+}
+
+/* Offsets into a blob of a w x h field: header, then sd, top, bot. */
+#define SD_AT(f, i) (48 + 4 * (size_t)(i))
+#define TOP_AT(f, i) (48 + 4 * ((size_t)(f).w * (f).h + (size_t)(i)))
+#define BOT_AT(f, i) (48 + 4 * (2 * (size_t)(f).w * (f).h + (size_t)(i)))
+
+/* field_deserialise refuses every way of damaging the blob of f (an
+ * inflated, mirrored field) that makes it a field field_compute cannot make. */
+static void damaged_blobs(const orf_field *f)
+{
+    orf_err e;
+    uint8_t *blob;
+    size_t len;
+    field_serialise(f, &blob, &len, &e);
+    size_t n = (size_t)f->w * f->h, in = n, out = n;
+    for (size_t i = 0; i < n; i++) {
+        if (f->sd[i] > 0 && f->top[i] > 0 && in == n)
+            in = i;
+        if (f->sd[i] < 0 && out == n)
+            out = i;
+    }
+    CHECK(in < n && out < n, "the disc's field has cells inside and outside");
+    CHECK(refused(blob, len, SD_AT(*f, in), NAN, "not a finite number", &e) &&
+              refused(blob, len, TOP_AT(*f, in), INFINITY, "top at cell", &e) &&
+              refused(blob, len, BOT_AT(*f, in), -1e4f, "within 1000", &e),
+          "NaN, infinity and values past 1e3 are refused (%s)", e.message);
+    CHECK(refused(blob, len, SD_AT(*f, in), 0.0f, "sd at cell", &e) &&
+              refused(blob, len, SD_AT(*f, in), 1.65e-43f, "sd at cell", &e) &&
+              refused(blob, len, SD_AT(*f, out), -50.0f, "sd at cell", &e),
+          "an sd of 0, a denormal one, or one farther from the rim than the grid is wide is "
+          "refused (%s)", e.message);
+    CHECK(refused(blob, len, TOP_AT(*f, in), 2.08e-41f, "neither 0 nor at least", &e),
+          "an inflated top too small to sample (the fuzz crash: volume_sample made NaN of "
+          "it) is refused (%s)", e.message);
+    CHECK(refused(blob, len, TOP_AT(*f, out), 0.01f, "outside the mask", &e),
+          "an inflated top outside the mask is refused (%s)", e.message);
+    CHECK(refused(blob, len, BOT_AT(*f, in), -0.5f * f->top[in], "not", &e) &&
+              refused(blob, len, BOT_AT(*f, in), 2.0f * f->top[in], "bot", &e),
+          "a mirrored back that is not -top is refused (%s)", e.message);
+    CHECK(refused(blob, len, 36, nextafterf(f->sx, 1.0f), "cells of", &e) &&
+              refused(blob, len, 40, 0.5f, "cells of", &e),
+          "cell sizes that do not follow from the grid and the image are refused (%s)",
+          e.message);
+    uint8_t *b = malloc(len);
+    memcpy(b, blob, len);
+    b[24] = 100, b[25] = 0; /* image height 200 -> 100: 107 rows, not 213 */
+    orf_field r;
+    CHECK(field_deserialise(b, len, "blob", &r, &e) != 0 && strstr(e.message, "does not fit"),
+          "a grid that does not fit the image is refused (%s)", e.message);
+    memcpy(b, blob, len);
+    b[28] = 7; /* mode */
+    CHECK(field_deserialise(b, len, "blob", &r, &e) != 0 && strstr(e.message, "mode 7"),
+          "an unknown mode is refused (%s)", e.message);
+    /* no cell inside: the blob reached mesh-refine as no_foreground before */
+    memcpy(b, blob, len);
+    for (size_t i = 0; i < n; i++) {
+        float v = -fabsf(f->sd[i]), z = 0;
+        memcpy(b + SD_AT(*f, i), &v, 4);
+        memcpy(b + TOP_AT(*f, i), &z, 4);
+        memcpy(b + BOT_AT(*f, i), &z, 4);
+    }
+    CHECK(field_deserialise(b, len, "blob", &r, &e) != 0 && strcmp(e.code, "bad_field") == 0 &&
+              strstr(e.message, "no cell is inside"),
+          "a field with no cell inside the mask is bad_field, not no_foreground (%s)",
+          e.message);
+    /* flat inside: every top 0 is a field field_compute can make (a sliver the
+     * solver left flat); it reads and samples to numbers */
+    memcpy(b, blob, len);
+    for (size_t i = 0; i < n; i++) {
+        float z = 0;
+        memcpy(b + TOP_AT(*f, i), &z, 4);
+        memcpy(b + BOT_AT(*f, i), &z, 4);
+    }
+    int ok = field_deserialise(b, len, "blob", &r, &e) == 0;
+    CHECK(ok && samples_finite(&r, 8) && samples_finite(&r, 64),
+          "a field whose tops are all 0 reads and samples to finite values");
+    if (ok)
+        field_free(&r);
+    free(b);
+    free(blob);
+}
+
+/* A slab's bot above its top, and a flat inflated back that is not 0. */
+static void damaged_modes(const orf_mask *m, const orf_image *img)
+{
+    orf_err e;
+    field_params p;
+    field_params_default(&p);
+    p.max_side = 40;
+    orf_field f;
+    uint8_t *blob;
+    size_t len;
+    p.mode = FIELD_EXTRUDE;
+    field_compute(m, img, &p, &f, &e);
+    field_serialise(&f, &blob, &len, &e);
+    size_t c = (size_t)f.w * (size_t)(f.h / 2) + (size_t)f.w / 2;
+    CHECK(refused(blob, len, BOT_AT(f, c), f.top[c] + 0.01f, "above top", &e),
+          "an extruded cell whose bot is above its top is refused (%s)", e.message);
+    free(blob);
+    field_free(&f);
+    p.mode = FIELD_INFLATE;
+    p.back = FIELD_BACK_FLAT;
+    field_compute(m, img, &p, &f, &e);
+    field_serialise(&f, &blob, &len, &e);
+    CHECK(refused(blob, len, BOT_AT(f, c), -0.01f, "back flat", &e),
+          "a flat inflated back that is not 0 is refused (%s)", e.message);
+    free(blob);
+    field_free(&f);
+}
 
 int main(void)
 {
@@ -67,6 +275,9 @@ int main(void)
     blob[0] = 'X';
     CHECK(field_deserialise(blob, len, "blob", &r, &e) != 0, "bad magic is refused");
     free(blob);
+    damaged_blobs(&f);
+    damaged_modes(&m, &img);
+    round_trips();
 
     /* extrude and relief */
     p.mode = FIELD_EXTRUDE;

@@ -101,6 +101,16 @@ int main(void)
               strstr(e.message, "96.5"),
           "non-integer resolution refused, naming the value: %s", e.message);
     cJSON_Delete(req);
+    /* fuzz_ndjson: a number past a long long's range was converted to one (UB) */
+    const char *huge[] = {"{\"resolution\":9.8e117}", "{\"max_triangles\":-9223372036854775808}",
+                          "{\"max_triangles\":1e300}", "{\"smooth\":-1e300}"};
+    for (size_t i = 0; i < 4; i++) {
+        req = cJSON_Parse(huge[i]);
+        CHECK(params_apply(i ? &params_mesh_refine : &params_mesh_gen, req, NULL, &o, &e) == -1 &&
+                  !strcmp(e.code, "bad_request"),
+              "%s is refused by its range, without undefined behaviour: %s", huge[i], e.message);
+        cJSON_Delete(req);
+    }
     req = cJSON_Parse("{\"depth\":\"deep\"}");
     CHECK(params_apply(&params_mesh_gen, req, NULL, &o, &e) == -1 && strstr(e.message, "depth"),
           "string depth refused");
