@@ -1,10 +1,10 @@
-/* image.h - an 8-bit RGBA raster, and reading one from a file or memory.
+/* image.h - an 8-bit RGBA raster.
  *
  * Pixels are row-major, top row first, 4 bytes a pixel (R, G, B, A), so
  * pixel (x, y) starts at rgba[4 * ((size_t)y * w + x)]. Images with fewer
- * channels are expanded (grey -> R=G=B, no alpha -> A=255); 16-bit and HDR
- * images are converted to 8 bits. `had_alpha` says whether the file itself
- * carried an alpha channel.
+ * channels are expanded (grey -> R=G=B, no alpha -> A=255); 16-bit samples
+ * are scaled to 8 bits. `had_alpha` says whether the file itself carried an
+ * alpha channel (a GIF always counts as having one). Reading one: imageio.h.
  */
 #ifndef ORFEAS_IMAGE_H
 #define ORFEAS_IMAGE_H
