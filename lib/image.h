@@ -18,9 +18,12 @@ typedef struct orf_image {
     int w, h;          /* pixels; both > 0 when rgba != NULL */
     uint8_t *rgba;     /* 4*w*h bytes, owned (free with image_free) */
     int had_alpha;     /* 1 when the source had an alpha channel */
+    size_t mapped;     /* 0: rgba is malloc'd; else rgba is an mmap'd region of this many
+                        * bytes (a decoder's output, handed over without a copy) */
 } orf_image;
 
-/* Release the pixels and zero the struct. Safe on a zeroed struct. */
+/* Release the pixels (free or munmap) and zero the struct. Safe on a zeroed
+ * struct. Moving an image is a struct copy; the copy then owns it. */
 void image_free(orf_image *img);
 
 /* Allocate a w x h image filled with zero bytes. -1 with "too_large" when

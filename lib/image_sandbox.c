@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -32,6 +33,12 @@ typedef struct sandbox_control {
     char why[256];
 } sandbox_control;
 
+#ifdef MADV_POPULATE_WRITE
+#define SANDBOX_POPULATE_WRITE MADV_POPULATE_WRITE
+#else
+#define SANDBOX_POPULATE_WRITE 23 /* Linux 5.14 */
+#endif
+
 /* The child's exit status when a setup step failed (the reason is in the control block). */
 #define SANDBOX_SETUP_EXIT 121
 
@@ -47,6 +54,8 @@ static size_t mapping_size(size_t out_size)
     size_t body = out_size ? (out_size + pg - 1) / pg * pg : pg;
     return body + pg;
 }
+
+size_t sandbox_mapping_bytes(size_t out_size) { return mapping_size(out_size); }
 
 void sandbox_unmap(void *out, size_t out_size)
 {
@@ -192,6 +201,9 @@ __attribute__((noreturn)) static void child_main(sandbox_fn fn, void *arg, void 
     if (install_seccomp() != 0)
         setup_failed(ctl, "installing the seccomp filter");
     scrub_stack();
+    /* one call that allocates the output's pages instead of a page fault
+     * each (3-4x cheaper; an old kernel says EINVAL and the faults happen) */
+    madvise(out, mapping_size(out_size) - page_size(), SANDBOX_POPULATE_WRITE);
     int rc = fn(arg, out, out_size, ctl->why, sizeof ctl->why);
     ctl->why[sizeof ctl->why - 1] = 0;
     ctl->rc = rc;
@@ -268,14 +280,21 @@ int sandbox_run(sandbox_fn fn, void *arg, size_t out_size, const sandbox_limits 
     *out = map;
     sandbox_control *ctl = (sandbox_control *)((unsigned char *)map + total - page_size());
     pid_t parent = getpid();
+    /* Only this child may share the mapping: another thread's sandbox fork
+     * waits until it is marked DONTFORK (after this fork). */
+    static pthread_mutex_t fork_lock = PTHREAD_MUTEX_INITIALIZER;
+    pthread_mutex_lock(&fork_lock);
     double t0 = now_ms();
     pid_t pid = fork();
-    if (pid < 0) {
-        fill_not_started(r, "fork", errno);
-        return -1;
-    }
     if (pid == 0)
         child_main(fn, arg, map, out_size, ctl, lim, parent);
+    int fork_err = errno;
+    madvise(map, total, MADV_DONTFORK);
+    pthread_mutex_unlock(&fork_lock);
+    if (pid < 0) {
+        fill_not_started(r, "fork", fork_err);
+        return -1;
+    }
 
     int status = 0, reaped = 0, killed = 0;
     struct rusage ru;

@@ -20,7 +20,9 @@
  * and the parent waits at most wall_ms of real time (then SIGKILL). A child
  * that is killed, crashes or runs out of memory is reported, never fatal to
  * the caller. Nothing of the child's is left: it is reaped, and the mapping
- * is the caller's to release with sandbox_unmap.
+ * is the caller's to release with sandbox_unmap (or to keep: it is marked
+ * MADV_DONTFORK once the child has it, so no later child, of this module or
+ * any other fork, shares it; sandbox forks are serialised for that moment).
  *
  * Cost: one fork (page tables of the caller's resident memory, about 0.1 ms
  * for a small process) and the first touch of `out`'s pages. Threads: the
@@ -72,6 +74,11 @@ int sandbox_run(sandbox_fn fn, void *arg, size_t out_size, const sandbox_limits 
 
 /* Release a mapping sandbox_run returned. Safe on NULL. */
 void sandbox_unmap(void *out, size_t out_size);
+
+/* The bytes of the mapping sandbox_run makes for out_size (out_size rounded
+ * up to pages, plus one page of its own): what to munmap when the caller
+ * keeps the mapping. */
+size_t sandbox_mapping_bytes(size_t out_size);
 
 /* A sentence for the status ("was killed after 2 s of CPU time", ...). */
 const char *sandbox_status_text(const sandbox_result *r, char *buf, size_t n);

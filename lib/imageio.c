@@ -125,11 +125,17 @@ int image_read_bytes(const char *path, size_t max_bytes, uint8_t **data, size_t 
 
 /* ---- decoding ---- */
 
-/* The decoder's output: this header, then 4*w*h bytes of RGBA at DECODE_PIXELS_AT. */
+/* The decoder's output: 4*w*h bytes of RGBA (from offset 0, so that the
+ * mapping itself becomes the image), then this. */
 typedef struct decode_out {
     int w, h, comp;
 } decode_out;
-#define DECODE_PIXELS_AT 64
+
+static size_t decode_bytes(size_t npx) { return 4 * npx + sizeof(decode_out); }
+static decode_out *decode_result(void *out, size_t npx)
+{
+    return (decode_out *)((uint8_t *)out + 4 * npx);
+}
 
 typedef struct decode_job {
     const uint8_t *data;
@@ -158,15 +164,15 @@ static void decode_pnm(const decode_job *j, uint8_t *rgba)
     }
 }
 
-/* Runs in the sandbox (or in-process): decode into `out` (decode_out, then RGBA). */
+/* Runs in the sandbox (or in-process): decode into `out` (RGBA, then decode_out). */
 static int decode_fn(void *arg, void *out, size_t size, char *why, size_t nwhy)
 {
     const decode_job *j = arg;
     const image_header *h = j->hdr;
-    decode_out *o = out;
-    uint8_t *rgba = (uint8_t *)out + DECODE_PIXELS_AT;
     size_t npx = (size_t)h->w * (size_t)h->h;
-    if (size < DECODE_PIXELS_AT || (size - DECODE_PIXELS_AT) / 4 < npx) {
+    uint8_t *rgba = out;
+    decode_out *o = decode_result(out, npx);
+    if (size < decode_bytes(npx)) {
         snprintf(why, nwhy, "output buffer too small");
         return -1;
     }
@@ -250,7 +256,7 @@ int image_decode(const void *data, size_t len, const char *name, const image_hea
         bounds = &def;
     }
     size_t npx = (size_t)hdr->w * (size_t)hdr->h;
-    size_t size = DECODE_PIXELS_AT + 4 * npx;
+    size_t size = decode_bytes(npx);
     decode_job job = {data, len, hdr};
     void *out = NULL;
     char why[256] = "";
@@ -271,64 +277,65 @@ int image_decode(const void *data, size_t len, const char *name, const image_hea
         sandbox_limits lim = {bounds->cpu_seconds, bounds->wall_ms, bounds->memory_bytes};
         rc = sandbox_run(decode_fn, &job, size, &lim, &out, &r);
     }
-    if (rc == 0) {
-        const decode_out *o = out;
-        img->rgba = malloc(4 * npx);
-        if (!img->rgba) {
-            rc = orf_fail(e, "too_large", "%s: out of memory for a %d x %d image", name, hdr->w,
-                          hdr->h);
-        } else {
-            memcpy(img->rgba, (const uint8_t *)out + DECODE_PIXELS_AT, 4 * npx);
-            img->w = o->w;
-            img->h = o->h;
-            img->had_alpha = o->comp == 2 || o->comp == 4;
-        }
-    } else {
-        switch (r.status) {
-        case SANDBOX_FAILED:
-            if (strncmp(r.why, "outofmem", 8) == 0)
-                orf_fail(e, "bad_image",
-                         "%s: decoding this %s needed more memory than a %d x %d image may take "
-                         "(%zu MiB): the file is damaged or hostile",
-                         name, fmt, hdr->w, hdr->h, bounds->memory_bytes >> 20);
-            else
-                orf_fail(e, "bad_image",
-                         "%s: cannot decode this %s (%s): the file is damaged; copy or save it "
-                         "again",
-                         name, fmt, r.why);
-            break;
-        case SANDBOX_CPU_LIMIT:
-            orf_fail(e, "bad_image",
-                     "%s: decoding this %s was stopped at its limit of %u s of CPU time: the file "
-                     "is damaged or hostile",
-                     name, fmt, bounds->cpu_seconds);
-            break;
-        case SANDBOX_WALL_LIMIT:
-            orf_fail(e, "bad_image",
-                     "%s: decoding this %s was stopped after %.1f s: the file is damaged or "
-                     "hostile, or the machine is overloaded",
-                     name, fmt, r.ms / 1e3);
-            break;
-        case SANDBOX_CRASHED: {
-            char how[128];
-            orf_fail(e, "bad_image",
-                     "%s: the %s decoder %s on this file: it is damaged or hostile", name, fmt,
-                     sandbox_status_text(&r, how, sizeof how));
-            break;
-        }
-        case SANDBOX_NOT_STARTED:
-        default:
-            orf_fail(e, r.err == ENOMEM || r.err == EAGAIN ? "too_large" : "io_error",
-                     "%s: cannot start the image decoder (%s)", name, r.why);
-            break;
-        }
+    const decode_out *o = rc == 0 ? decode_result(out, npx) : NULL;
+    if (o && (o->w != hdr->w || o->h != hdr->h || o->comp < 1 || o->comp > 4)) {
+        r.status = SANDBOX_FAILED;
+        snprintf(r.why, sizeof r.why, "the decoder reported %d x %d pixels of %d channels", o->w,
+                 o->h, o->comp);
         rc = -1;
+    }
+    if (rc == 0) {
+        /* the output becomes the image: no copy */
+        img->rgba = out;
+        img->mapped = bounds->in_process ? 0 : sandbox_mapping_bytes(size);
+        img->w = hdr->w;
+        img->h = hdr->h;
+        img->had_alpha = o->comp == 2 || o->comp == 4;
+        return 0;
+    }
+    switch (r.status) {
+    case SANDBOX_FAILED:
+        if (strncmp(r.why, "outofmem", 8) == 0)
+            orf_fail(e, "bad_image",
+                     "%s: decoding this %s needed more memory than a %d x %d image may take "
+                     "(%zu MiB): the file is damaged or hostile",
+                     name, fmt, hdr->w, hdr->h, bounds->memory_bytes >> 20);
+        else
+            orf_fail(e, "bad_image",
+                     "%s: cannot decode this %s (%s): the file is damaged; copy or save it "
+                     "again",
+                     name, fmt, r.why);
+        break;
+    case SANDBOX_CPU_LIMIT:
+        orf_fail(e, "bad_image",
+                 "%s: decoding this %s was stopped at its limit of %u s of CPU time: the file "
+                 "is damaged or hostile",
+                 name, fmt, bounds->cpu_seconds);
+        break;
+    case SANDBOX_WALL_LIMIT:
+        orf_fail(e, "bad_image",
+                 "%s: decoding this %s was stopped after %.1f s: the file is damaged or "
+                 "hostile, or the machine is overloaded",
+                 name, fmt, r.ms / 1e3);
+        break;
+    case SANDBOX_CRASHED: {
+        char how[128];
+        orf_fail(e, "bad_image",
+                 "%s: the %s decoder %s on this file: it is damaged or hostile", name, fmt,
+                 sandbox_status_text(&r, how, sizeof how));
+        break;
+    }
+    case SANDBOX_NOT_STARTED:
+    default:
+        orf_fail(e, r.err == ENOMEM || r.err == EAGAIN ? "too_large" : "io_error",
+                 "%s: cannot start the image decoder (%s)", name, r.why);
+        break;
     }
     if (bounds->in_process)
         free(out);
     else
         sandbox_unmap(out, size);
-    return rc;
+    return -1;
 }
 
 int image_load_memory(const void *data, size_t len, const char *name, uint64_t max_pixels,

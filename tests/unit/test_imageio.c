@@ -252,6 +252,14 @@ static int fn_escape(void *arg, void *out, size_t n, char *why, size_t nwhy)
     return 0;
 }
 
+/* writes into memory the caller owns: the address is arg */
+static int fn_scribble(void *arg, void *out, size_t n, char *why, size_t nwhy)
+{
+    (void)out, (void)n, (void)why, (void)nwhy;
+    memset(arg, 0x77, 64);
+    return 0;
+}
+
 static void test_sandbox(void)
 {
     sandbox_limits lim = {10, 20000, 256u << 20};
@@ -330,6 +338,25 @@ static void test_sandbox(void)
     CHECK(rc == 0 && r.status == SANDBOX_OK, "with SIGCHLD ignored the result still comes back");
     sandbox_unmap(out, 100);
     sigaction(SIGCHLD, &old, NULL);
+
+    /* a decoded image is the child's mapping, handed over; no later child shares it */
+    uint8_t *src = disc_rgba(40, 30);
+    buf b = {0};
+    stbi_write_png_to_func(write_cb, &b, 40, 30, 4, src, 40 * 4);
+    orf_image img;
+    orf_err e;
+    CHECK(image_load_memory(b.p, b.n, "d.png", 0, &img, &e) == 0 && img.mapped > 0 &&
+              memcmp(img.rgba, src, 40 * 30 * 4) == 0,
+          "the decoded pixels are the child's output mapping, not a copy (%zu bytes)", img.mapped);
+    rc = sandbox_run(fn_scribble, img.rgba + 4 * 40 * 15, 0, &lim, &out, &r);
+    CHECK(rc < 0 && r.status == SANDBOX_CRASHED && memcmp(img.rgba, src, 40 * 30 * 4) == 0,
+          "a later child cannot write into an earlier image (status %d, signal %d)", r.status,
+          r.signal);
+    sandbox_unmap(out, 0);
+    image_free(&img);
+    CHECK(img.rgba == NULL && img.mapped == 0, "image_free unmaps it");
+    free(b.p);
+    free(src);
 
     errno = 0;
     CHECK(waitpid(-1, NULL, WNOHANG) < 0 && errno == ECHILD, "no child is left behind");
