@@ -24,8 +24,9 @@
  * MADV_DONTFORK once the child has it, so no later child, of this module or
  * any other fork, shares it; sandbox forks are serialised for that moment).
  *
- * Cost: one fork (page tables of the caller's resident memory, about 0.1 ms
- * for a small process) and the first touch of `out`'s pages. Threads: the
+ * Cost: one fork (page tables of the caller's resident memory), the child's
+ * setup (rlimits, one read of /proc/self/statm, the filter) and exit, and
+ * `out`'s pages (allocated in one MADV_POPULATE_WRITE call). Threads: the
  * child runs only the calling thread; fn must not wait for another thread or
  * take a lock another thread may hold at the fork (malloc is safe: glibc
  * resets its locks in the child).
