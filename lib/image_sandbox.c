@@ -82,8 +82,9 @@ static double now_ms(void)
     BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, (unsigned)(nr), 0, 1),                                     \
         BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW)
 
-/* Every system call but memory management, signals to itself, time, write to
- * fd 2 (a sanitizer's report) and exit fails with EPERM. 0, or -1 (errno set). */
+/* Every system call but memory management, its own signal handling, time,
+ * write to fd 2 (a sanitizer's report) and exit fails with EPERM. 0, or -1
+ * (errno set). */
 static int install_seccomp(void)
 {
 #ifdef SANDBOX_AUDIT_ARCH
@@ -111,6 +112,9 @@ static int install_seccomp(void)
         SC_ALLOW(SYS_futex),
         SC_ALLOW(SYS_rt_sigreturn),
         SC_ALLOW(SYS_rt_sigprocmask),
+        SC_ALLOW(SYS_rt_sigaction),
+        SC_ALLOW(SYS_sigaltstack), /* AddressSanitizer asks before every noreturn call */
+        SC_ALLOW(SYS_sched_yield),
         SC_ALLOW(SYS_getpid),
         SC_ALLOW(SYS_gettid),
         SC_ALLOW(SYS_clock_gettime),

@@ -31,6 +31,8 @@ typedef struct buf {
 
 static void buf_add(buf *b, const void *data, size_t n)
 {
+    if (n == 0)
+        return;
     b->p = realloc(b->p, b->n + n);
     memcpy(b->p + b->n, data, n);
     b->n += n;
@@ -87,7 +89,8 @@ static void png_chunk(buf *b, const char *type, const uint8_t *data, uint32_t n)
     buf_add(b, data, n);
     uint8_t *t = malloc(n + 4);
     memcpy(t, type, 4);
-    memcpy(t + 4, data, n);
+    if (n)
+        memcpy(t + 4, data, n);
     uint8_t crc[4];
     be32_put(crc, crc32_ref(t, n + 4));
     free(t);
