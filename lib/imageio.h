@@ -19,9 +19,10 @@
  * bytes a pixel + twice the file; a decoder that loops, crashes or runs past
  * its memory is a "bad_image" record, never a hang. The child writes RGBA
  * into a shared mapping that becomes the image (orf_image.mapped; no copy).
- * Cost: one fork and the child's exit, about 1 ms of CPU on an idle
- * machine (3 ms on a 2-core VM whose bare fork+wait costs 2.4 ms), and two
- * hand-offs between processes, which a loaded machine makes longer.
+ * Cost: one fork, the child's setup and exit, and two hand-offs between
+ * processes. Measured on a loaded 2-core VM where a bare fork+wait takes
+ * 2.4 ms of CPU: +3 ms of CPU for a 512 x 512 PNG (15 ms instead of 12);
+ * the hand-offs add real time that grows with the machine's load.
  *
  * Output: always 8-bit RGBA (see image.h); 16-bit samples are scaled to 8.
  */
