@@ -36,8 +36,8 @@
 #include "image.h"
 #include "image_format.h"
 
-/* The default pixel limit (64 Mpx), as mesh-gen's --max-pixels. */
-#define IMAGE_DEFAULT_MAX_PIXELS (64ull * 1000 * 1000)
+/* The default pixel limit (64 Mi pixels), as mesh-gen's --max-pixels. */
+#define IMAGE_DEFAULT_MAX_PIXELS (64ull << 20) /* 8192 x 8192; "64M" as mesh-gen reads it */
 
 /* Check and decode `len` bytes at `data`. `name` is used in messages only (a
  * path or "<stdin>"). `max_pixels` 0 means IMAGE_DEFAULT_MAX_PIXELS. On

@@ -283,3 +283,37 @@ EOF
     [[ "$(record_of a.svg)" == bad_image$'\t'"a.svg: an SVG or XML document"* ]]
     [[ "$(record_of notes.png)" == bad_image$'\t'"notes.png: not an image but text (\"hello, I am not a picture"* ]]
 }
+
+@test "a GLB whose texture is the 49-byte HDR: refused as a bad mesh at once by mesh-render and mesh-refine" {
+    python3 - "$ROOT/tests/fuzz/corpus/image/hang49.hdr" <<'PY'
+import json, struct, sys
+hdr = open(sys.argv[1], 'rb').read()
+pos = struct.pack('<9f', 0, 0, 0, 1, 0, 0, 0, 1, 0)
+uv = struct.pack('<6f', 0, 0, 1, 0, 0, 1)
+img = hdr + b'\0' * (-len(hdr) % 4)
+binc = pos + uv + img
+doc = {"asset": {"version": "2.0"}, "buffers": [{"byteLength": len(binc)}],
+       "bufferViews": [{"buffer": 0, "byteOffset": 0, "byteLength": 36},
+                       {"buffer": 0, "byteOffset": 36, "byteLength": 24},
+                       {"buffer": 0, "byteOffset": 60, "byteLength": len(hdr)}],
+       "accessors": [{"bufferView": 0, "componentType": 5126, "count": 3, "type": "VEC3",
+                      "min": [0, 0, 0], "max": [1, 1, 0]},
+                     {"bufferView": 1, "componentType": 5126, "count": 3, "type": "VEC2"}],
+       "images": [{"bufferView": 2, "mimeType": "image/png"}], "textures": [{"source": 0}],
+       "materials": [{"pbrMetallicRoughness": {"baseColorTexture": {"index": 0}}}],
+       "meshes": [{"primitives": [{"attributes": {"POSITION": 0, "TEXCOORD_0": 1}, "material": 0}]}],
+       "nodes": [{"mesh": 0}], "scenes": [{"nodes": [0]}], "scene": 0}
+j = json.dumps(doc).encode()
+j += b' ' * (-len(j) % 4)
+total = 12 + 8 + len(j) + 8 + len(binc)
+out = struct.pack('<3I', 0x46546C67, 2, total) + struct.pack('<2I', len(j), 0x4E4F534A) + j
+out += struct.pack('<2I', len(binc), 0x004E4942) + binc
+open('hdrtex.glb', 'wb').write(out)
+PY
+    run --separate-stderr timeout 30 mesh-render -o pics hdrtex.glb
+    [ "$status" -eq 1 ]
+    jq -e '.error.code == "bad_mesh" and (.error.message | test("images\\[0\\]") and test("HDR"))' <<<"$output"
+    run --separate-stderr timeout 30 mesh-refine --stage refined --smooth 0 hdrtex.glb
+    [ "$status" -eq 1 ]
+    jq -e '.error.code == "bad_mesh"' <<<"$output"
+}
