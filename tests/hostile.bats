@@ -535,7 +535,7 @@ make_hostile_images() {
     run --separate-stderr timeout 120 mesh-gen -q <in
     refute_signal
     [ "$status" -eq 1 ]
-    printf '%s\n' "$output" | jq -e -s '.[0].image == "fifo.png" and .[0].error.code == "io_error" and (.[0].error.message | test("FIFO"))' >/dev/null
+    printf '%s\n' "$output" | jq -e -s '.[0].image == "fifo.png" and .[0].error.code == "no_input" and (.[0].error.message | test("FIFO"))' >/dev/null
     printf '%s\n' "$output" | jq -e -s '.[1].error.code == "too_large"' >/dev/null
     printf '%s\n' "$output" | jq -e -s '[.[] | select(.image == "disc.png" and (has("error") | not))] | length == 2' >/dev/null
 }

@@ -188,9 +188,9 @@ HDR49='#?RADIANCE\nFORMAT=32-bit_rle_rgbe\n\n-Y 8 +X 8\n\002\002\000\010'
     run --separate-stderr timeout 5 mesh-gen --no-cache /dev/zero fifo.png dir.png
     refute_signal
     [ "$status" -eq 1 ]
-    [[ "$(record_of /dev/zero)" == io_error$'\t'"/dev/zero: a character device, not a file"* ]]
-    [[ "$(record_of fifo.png)" == io_error$'\t'"fifo.png: a FIFO, not a file"* ]]
-    [[ "$(record_of dir.png)" == io_error$'\t'"dir.png: a directory, not a file"* ]]
+    [[ "$(record_of /dev/zero)" == no_input$'\t'"/dev/zero: a character device, not a file"* ]]
+    [[ "$(record_of fifo.png)" == no_input$'\t'"fifo.png: a FIFO, not a file"* ]]
+    [[ "$(record_of dir.png)" == no_input$'\t'"dir.png: a directory, not a file"* ]]
 }
 
 # ---- item 14: messages that say what is wrong --------------------------------------
