@@ -89,6 +89,14 @@ static void emit(cJSON *rec)
     cJSON_Delete(rec);
 }
 
+static void walk_progress(void *ctx, const char *what, unsigned done, unsigned total)
+{
+    (void)ctx;
+    char text[80];
+    snprintf(text, sizeof text, "%s %3u%%", what, 100 * done / total);
+    cli_progress_text(&out, text);
+}
+
 static cJSON *iso_time(double t)
 {
     char buf[40];
@@ -586,6 +594,9 @@ int main(int argc, char **argv)
         return strcmp(e.code, "bad_request") == 0 ? ORF_EXIT_USAGE : ORF_EXIT_IO;
     }
     int status;
+    /* a progress line on a terminal for the commands that walk the whole cache */
+    if (!strcmp(cmd, "verify") || !strcmp(cmd, "prune") || !strcmp(cmd, "clear"))
+        cache_set_progress(cache, walk_progress, NULL);
     if (!strcmp(cmd, "stats"))
         status = cmd_stats(cache, zero);
     else if (!strcmp(cmd, "prune"))
@@ -604,6 +615,7 @@ int main(int argc, char **argv)
         status = cmd_config(cache, args, nargs);
     else
         status = cmd_filter(cache, !strcmp(cmd, "lookup"), program);
+    cli_progress_done(&out);
     cache_close(cache);
     return cli_worse(status, cli_finish(&out));
 }

@@ -182,6 +182,7 @@ static int render_one(app *a, const char *mesh_path, const char *stem, cJSON **r
             if (a->verbose)
                 fprintf(stderr, "mesh-render: %s: %.1f ms\n", path, units_now_ms() - t1);
         }
+        cli_progress_done(&a->out);
         cJSON_AddStringToObject(r, "path", cJSON_GetArrayItem(frames, 0)->valuestring);
         cJSON_AddNumberToObject(r, "width", o.width);
         cJSON_AddNumberToObject(r, "height", o.height);

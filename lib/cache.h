@@ -249,6 +249,12 @@ int cache_remove(orf_cache *c, const char *key, int *removed, orf_err *e);
  * filled either way. */
 int cache_clear(orf_cache *c, cache_prune_result *r, orf_err *e);
 
+/* Progress of the walks over the whole cache (verify, prune, clear, stats):
+ * fn(ctx, what, done, total) as each shard folder of a kind is reached (done
+ * of total folders there), `what` "objects" or "requests". NULL turns it off. */
+typedef void (*cache_progress_fn)(void *ctx, const char *what, unsigned done, unsigned total);
+void cache_set_progress(orf_cache *c, cache_progress_fn fn, void *ctx);
+
 /* The TTL in force (seconds, 0: never expires). */
 double cache_ttl(const orf_cache *c);
 

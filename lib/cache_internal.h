@@ -31,6 +31,8 @@ struct orf_cache {
     uint64_t since_check;         /* bytes this process stored since it last looked at the size */
     int checked;                  /* it has looked at least once */
     int checking;                 /* a thread is looking now */
+    cache_progress_fn progress;   /* cache_set_progress; NULL: none */
+    void *progress_ctx;
 };
 
 /* libsodium ready (sodium_init once). */

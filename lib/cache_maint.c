@@ -81,6 +81,12 @@ static int walk_kind(orf_cache *c, cache_kind kind, walk_fn fn, walk_err_fn efn,
     if (!d)
         return -1;
     struct dirent *de;
+    unsigned nshards = 0, shard = 0; /* for the progress hook */
+    if (c->progress) {
+        while ((de = readdir(d)))
+            nshards += is_hex2(de->d_name);
+        rewinddir(d);
+    }
     while (rc == 0 && (de = readdir(d))) {
         if (!is_hex2(de->d_name))
             continue;
@@ -91,6 +97,9 @@ static int walk_kind(orf_cache *c, cache_kind kind, walk_fn fn, walk_err_fn efn,
                 efn(ctx, kind, de->d_name);
             continue;
         }
+        if (c->progress)
+            c->progress(c->progress_ctx, kind == CACHE_OBJECT ? "objects" : "requests", ++shard,
+                        nshards);
         DIR *sd = dir_stream(sfd);
         if (!sd) {
             if (efn)
@@ -158,6 +167,12 @@ static int foreach_cb(void *ctx, cache_kind kind, int dir_fd, const char *name, 
     cache_entry en = {.kind = kind, .bytes = (uint64_t)st->st_size, .mtime = cache_mtime(st)};
     memcpy(en.key, key, 65);
     return f->fn(f->ctx, &en);
+}
+
+void cache_set_progress(orf_cache *c, cache_progress_fn fn, void *ctx)
+{
+    c->progress = fn;
+    c->progress_ctx = ctx;
 }
 
 int cache_foreach(orf_cache *c, int kinds, int (*fn)(void *ctx, const cache_entry *en), void *ctx, orf_err *e)
@@ -619,6 +634,7 @@ static void prune_in_background(orf_cache *c)
     if (p == 0) {
         if (fork() != 0)
             _exit(0);
+        c->progress = NULL; /* the background says nothing */
         background_prune(c, lfd);
     }
     close(lfd); /* the grandchild's copy holds the lock; with no grandchild it is released */

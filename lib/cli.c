@@ -244,6 +244,14 @@ void cli_progress_text(const cli_out *o, const char *text)
     fflush(stderr);
 }
 
+void cli_progress_done(const cli_out *o)
+{
+    if (o->quiet || !isatty(STDERR_FILENO))
+        return;
+    fputs("\r\033[K", stderr);
+    fflush(stderr);
+}
+
 void cli_count_failure(cli_out *o, const char *code)
 {
     o->status = cli_worse(o->status, cli_status_of(code));

@@ -106,6 +106,9 @@ void cli_progress(const cli_out *o, const cJSON *rec);
  * rewritten in place by the next one. */
 void cli_progress_text(const cli_out *o, const char *text);
 
+/* Clear a progress line of free text (same conditions). */
+void cli_progress_done(const cli_out *o);
+
 /* Count a record that failed with `code` (cli_status_of). */
 void cli_count_failure(cli_out *o, const char *code);
 

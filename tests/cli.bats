@@ -94,3 +94,15 @@ on_tty() { run script -qec "$1" /dev/null; }
         assert_equal "$status" 74
     done
 }
+
+@test "dedup-cache verify and prune show where they are on a terminal, and nothing on a pipe" {
+    printf 'x' > a
+    dedup-cache -q put a > /dev/null
+    on_tty "dedup-cache verify > v"
+    assert_success
+    [[ "$output" == *"dedup-cache: objects 100% ..."* ]]
+    on_tty "dedup-cache -q verify > v"
+    assert_equal "$output" ""
+    run --separate-stderr dedup-cache prune -v
+    assert_equal "$stderr" ""
+}
