@@ -3,6 +3,7 @@
  * referenced and CUDA is never chosen. */
 #include "backend.h"
 
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -26,6 +27,54 @@ static int env_flag(const char *name)
 {
     const char *s = getenv(name);
     return s && *s && strcmp(s, "0") != 0;
+}
+
+/* ---- the device, started on a thread of its own ("auto") ----------------------- */
+
+enum { DEV_STARTING = 0, DEV_READY = 1, DEV_NONE = 2 };
+static atomic_int dev_state;
+static pthread_mutex_t dev_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t dev_cond = PTHREAD_COND_INITIALIZER;
+static pthread_once_t dev_once = PTHREAD_ONCE_INIT;
+
+static void dev_set(int state)
+{
+    pthread_mutex_lock(&dev_lock);
+    atomic_store(&dev_state, state);
+    pthread_cond_broadcast(&dev_cond);
+    pthread_mutex_unlock(&dev_lock);
+}
+
+static void *dev_start(void *arg)
+{
+    (void)arg;
+    dev_set(device_cuda_count() > 0 && device_cuda_warm() == 0 ? DEV_READY : DEV_NONE);
+    return NULL;
+}
+
+static void dev_launch(void)
+{
+    pthread_t th;
+    pthread_attr_t at;
+    pthread_attr_init(&at);
+    pthread_attr_setdetachstate(&at, PTHREAD_CREATE_DETACHED);
+    if (pthread_create(&th, &at, dev_start, NULL) != 0)
+        dev_start(NULL); /* no thread: start it here */
+    pthread_attr_destroy(&at);
+}
+
+/* The device's state; with `wait`, once it has started or failed to. */
+static int dev_get(int wait)
+{
+    pthread_once(&dev_once, dev_launch);
+    int s = atomic_load(&dev_state);
+    if (s != DEV_STARTING || !wait)
+        return s;
+    pthread_mutex_lock(&dev_lock);
+    while ((s = atomic_load(&dev_state)) == DEV_STARTING)
+        pthread_cond_wait(&dev_cond, &dev_lock);
+    pthread_mutex_unlock(&dev_lock);
+    return s;
 }
 
 int backend_choose(const char *request, orf_backend *b, orf_err *e)
@@ -60,9 +109,14 @@ int backend_choose(const char *request, orf_backend *b, orf_err *e)
                         "%s: backend cuda asked for, but this build has no CUDA (built without nvcc)",
                         from);
     }
+    if (is_auto) {
+        /* the device starts on its own thread; each stage decides */
+        dev_get(0);
+        b->kind = BACKEND_CUDA;
+        b->automatic = 1;
+        return 0;
+    }
     if (device_cuda_count() <= 0) {
-        if (is_auto)
-            return 0;
         return orf_fail(e, "unavailable",
                         "%s: backend cuda asked for, but no CUDA device answers (no GPU or no driver)",
                         from);
@@ -184,7 +238,15 @@ static int run_stage(const orf_backend *b, stage_kind s, const stage_args *a, ba
     double t0 = units_now_ms();
     if (facts)
         memset(facts, 0, sizeof *facts);
-    if (b && b->kind == BACKEND_CUDA) {
+    int cuda = b && b->kind == BACKEND_CUDA;
+    if (cuda && b->automatic) {
+        /* see backend.h, "Automatic" */
+        if (s == STAGE_SAMPLE)
+            cuda = 0;
+        else
+            cuda = dev_get(!(s == STAGE_EXTRACT && a->n <= BACKEND_AUTO_WAIT_GRID)) == DEV_READY;
+    }
+    if (cuda) {
         int fp16 = use_fp16(b);
         uint64_t peak = 0;
         orf_err ce;

@@ -33,6 +33,21 @@
  * edge, and the topology is exactly that of fp32 (sign-preserving rounding).
  * The CPU path always samples fp32.
  *
+ * Automatic ("auto" in a CUDA build): choosing starts the device on a thread
+ * of its own (driver, then the CUDA context: 100 to 500 ms) and returns at
+ * once; each stage then picks where it runs, from the crossovers measured on
+ * an H200 (issue 17's table: voxel 11.7 ms CUDA / 13.2 ms CPU, rough 38.4 /
+ * 43.6, refined 153 / 152, final 628 / 713, before any context cost):
+ *   - volume sampling alone (the voxel stage): the CPU; it needs no device,
+ *     and the first record never waits for one;
+ *   - extraction on a grid of BACKEND_AUTO_WAIT_GRID cells or less (the rough
+ *     stage): the device when it is ready, else the CPU, without waiting;
+ *   - finer extraction and smoothing (refined, final): the device, waiting for
+ *     it to start; the CPU when there is none;
+ *   - pictures (render.h): the CPU, which drew as fast (121 against 117 frames
+ *     a second).
+ * The meshes are the same either way; the facts say which ran.
+ *
  * Test hook: with ORFEAS_TEST_CUDA_OOM=1 in the environment, "cuda" (and
  * "auto") choose CUDA even without a device, and every CUDA stage fails with
  * a simulated "cuda_oom" before touching a device, so the fallback can be
@@ -57,6 +72,8 @@ typedef struct orf_backend {
     device_precision precision; /* CUDA volume storage: FP32 (default) or FP16;
                                    AUTO counts as FP32 */
     int simulate_oom;           /* test hook: CUDA stages fail with "cuda_oom" */
+    int automatic;              /* "auto" in a CUDA build: the device is chosen stage by
+                                   stage (see "Automatic" above), kind is then CUDA */
 } orf_backend;
 
 /* What ran, for the record: "backend" and, when not empty, "fallback". */
@@ -67,6 +84,10 @@ typedef struct backend_facts {
     uint64_t device_peak_bytes; /* device memory the CUDA stage held at its peak; 0 on the CPU */
     double ms;                /* wall time of the stage, milliseconds */
 } backend_facts;
+
+/* The grid at or under which an automatic extraction does not wait for the
+ * device to start (the rough stage's 96, with room). */
+#define BACKEND_AUTO_WAIT_GRID 128
 
 /* "cpu" or "cuda". */
 const char *backend_name(backend_kind k);

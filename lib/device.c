@@ -436,6 +436,15 @@ int device_cuda_count(void)
     return n;
 }
 
+int device_cuda_warm(void)
+{
+    if (cudaFree(0) != cudaSuccess) {
+        cudaGetLastError();
+        return -1;
+    }
+    return 0;
+}
+
 int device_cuda_query(int ordinal, device_info *info, orf_err *e)
 {
     struct cudaDeviceProp prop;
@@ -478,6 +487,11 @@ int device_cuda_built(void)
 int device_cuda_count(void)
 {
     return 0;
+}
+
+int device_cuda_warm(void)
+{
+    return -1;
 }
 
 int device_cuda_query(int ordinal, device_info *info, orf_err *e)

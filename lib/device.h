@@ -206,6 +206,11 @@ int device_cuda_built(void);
  * context. 0 in a build without CUDA, or when the driver or device is missing. */
 int device_cuda_count(void);
 
+/* Create this process's CUDA context on device 0 now (cudaFree(0)), so the
+ * first kernel does not pay for it. 0, or -1 when it cannot be made (no
+ * device, no CUDA build). */
+int device_cuda_warm(void);
+
 /* Fill *info for CUDA device `ordinal` from the runtime: name, compute
  * capability, multiprocessors, total and free memory (cudaMemGetInfo: this
  * creates a context on the device; call it only in a program that runs

@@ -165,7 +165,7 @@ int gen_stage_on(const orf_backend *b, const orf_field *fld, gen_stage_id s, int
                  orf_mesh *m, gen_facts *facts, backend_facts *bf, orf_err *e)
 {
     memset(m, 0, sizeof *m);
-    orf_backend cpu = {BACKEND_CPU, DEVICE_PRECISION_FP32, 0};
+    orf_backend cpu = {BACKEND_CPU, DEVICE_PRECISION_FP32, 0, 0};
     if (!b)
         b = &cpu;
     backend_facts local;

@@ -126,7 +126,7 @@ static void note_backend(refine_facts *f, const backend_facts *bf)
 static int smooth_step(orf_mesh *m, const refine_params *p, refine_facts *f, orf_err *e)
 {
     double t0 = units_now_ms();
-    orf_backend cpu = {BACKEND_CPU, DEVICE_PRECISION_FP32, 0};
+    orf_backend cpu = {BACKEND_CPU, DEVICE_PRECISION_FP32, 0, 0};
     backend_facts bf;
     if (p->smooth > 0) {
         if (backend_smooth_taubin(p->backend ? p->backend : &cpu, m, p->smooth, SMOOTH_LAMBDA,
@@ -152,7 +152,7 @@ int refine_from_field(const orf_field *fld, refine_stage s, const refine_params 
         return -1;
     double t0 = units_now_ms();
     f->resolution = s == REFINE_REFINED ? p->refined_resolution : p->resolution;
-    orf_backend cpu = {BACKEND_CPU, DEVICE_PRECISION_FP32, 0};
+    orf_backend cpu = {BACKEND_CPU, DEVICE_PRECISION_FP32, 0, 0};
     backend_facts bf;
     snprintf(f->backend, sizeof f->backend, "%s", backend_name(p->backend ? p->backend->kind : BACKEND_CPU));
     /* sampling and extraction in one call (on CUDA the volume stays on the

@@ -29,11 +29,37 @@ static void test_choose(void)
               strstr(e.message, "--backend") && b.kind == BACKEND_CPU,
           "an unknown backend is bad_request naming it and the option (%s)", e.message);
     int have = device_cuda_built() && device_cuda_count() > 0;
-    CHECK(backend_choose("auto", &b, &e) == 0 && b.kind == (have ? BACKEND_CUDA : BACKEND_CPU),
-          "auto picks %s here (built with CUDA: %d, devices: %d)", have ? "cuda" : "cpu",
-          device_cuda_built(), device_cuda_count());
-    CHECK(backend_choose(NULL, &b, &e) == 0 && b.kind == (have ? BACKEND_CUDA : BACKEND_CPU),
+    /* auto in a CUDA build decides stage by stage (backend.h, "Automatic") */
+    int built = device_cuda_built();
+    CHECK(backend_choose("auto", &b, &e) == 0 && b.kind == (built ? BACKEND_CUDA : BACKEND_CPU) &&
+              b.automatic == built,
+          "auto is automatic in a CUDA build, the CPU in one without (built with CUDA: %d)", built);
+    CHECK(backend_choose(NULL, &b, &e) == 0 && b.automatic == built,
           "no request and no ORFEAS_BACKEND means auto");
+    {
+        /* stage by stage: sampling alone never on the device; the rest where
+         * the device is (here: %s) */
+        orf_field af;
+        memset(&af, 0, sizeof af);
+        orf_backend ab;
+        backend_choose("auto", &ab, &e);
+        CHECK(shape_field(0, &af) == 0, "a disc field");
+        orf_volume av;
+        backend_facts bf;
+        CHECK(backend_volume_sample(&ab, &af, 32, &av, &bf, &e) == 0 && !strcmp(bf.backend, "cpu"),
+              "auto samples a volume alone on the CPU (the voxel stage waits for no device)");
+        volume_free(&av);
+        orf_mesh am = {0};
+        CHECK(backend_extract(&ab, &af, 96, &am, &bf, &e) == 0 &&
+                  !strcmp(bf.backend, have ? bf.backend : "cpu") && am.ntris > 0,
+              "auto extracts where the device is (%s)", bf.backend);
+        mesh_free(&am);
+        CHECK(backend_extract(&ab, &af, 192, &am, &bf, &e) == 0 &&
+                  !strcmp(bf.backend, have ? "cuda" : "cpu"),
+              "auto waits for the device on a fine grid: %s", bf.backend);
+        mesh_free(&am);
+        field_free(&af);
+    }
     rc = backend_choose("cuda", &b, &e);
     if (have)
         CHECK(rc == 0 && b.kind == BACKEND_CUDA, "cuda with a device chooses CUDA");
