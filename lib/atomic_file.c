@@ -334,15 +334,11 @@ int atomic_open_path(atomic_file *af, const char *path, mode_t mode, orf_err *e)
     return 0;
 }
 
-int atomic_write(atomic_file *af, const void *data, size_t n)
+int atomic_write_all(int fd, const void *data, size_t n)
 {
-    if (af->fd < 0) {
-        errno = EBADF;
-        return -1;
-    }
     const uint8_t *p = data;
     while (n > 0) {
-        ssize_t w = write(af->fd, p, n);
+        ssize_t w = write(fd, p, n);
         if (w < 0 && errno == EINTR)
             continue;
         if (w <= 0) {
@@ -354,6 +350,15 @@ int atomic_write(atomic_file *af, const void *data, size_t n)
         n -= (size_t)w;
     }
     return 0;
+}
+
+int atomic_write(atomic_file *af, const void *data, size_t n)
+{
+    if (af->fd < 0) {
+        errno = EBADF;
+        return -1;
+    }
+    return atomic_write_all(af->fd, data, n);
 }
 
 void atomic_abort(atomic_file *af)

@@ -80,6 +80,10 @@ int atomic_open_at(atomic_file *af, int dir_fd, const char *target, mode_t mode)
 int atomic_open_path(atomic_file *af, const char *path, mode_t mode, orf_err *e);
 
 /* Append n bytes. 0, or -1 with errno (the file stays open: abort it). */
+/* Write all n bytes to fd, again after a short write or EINTR. 0, or -1
+ * with errno (EIO for a write of nothing). */
+int atomic_write_all(int fd, const void *data, size_t n);
+
 int atomic_write(atomic_file *af, const void *data, size_t n);
 
 /* fsync, close and rename onto the target given at open. On failure the

@@ -866,21 +866,59 @@ int cache_get_object(orf_cache *c, const char *key, uint8_t **data, size_t *n, o
     return 1;
 }
 
-static int write_all_fd(int fd, const uint8_t *p, size_t n)
+
+/* Copy object `o` (key `key`) to a sink in chunks, hashing as it goes: 1
+ * when every byte went out and they hash to the key, 0 when they do not, -1
+ * when reading ("cache_error") or the sink ("io_error", naming `out`) failed. */
+typedef int (*sink_fn)(void *ctx, const uint8_t *p, size_t n);
+
+static int copy_checked(orf_cache *c, obj_file *o, const char *key, sink_fn sink, void *ctx,
+                        const char *out, uint64_t *bytes, orf_err *e)
 {
-    while (n > 0) {
-        ssize_t w = write(fd, p, n);
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w <= 0) {
-            if (w == 0)
-                errno = EIO;
-            return -1;
+    uint8_t *buf = malloc(CACHE_IO_CHUNK);
+    if (!buf)
+        return orf_fail(e, "cache_error", "out of memory");
+    sha256_state s;
+    sha256_init(&s);
+    uint64_t off = 0;
+    int rc = 1;
+    for (;;) {
+        ssize_t r = pread_full(o->fd, buf, CACHE_IO_CHUNK, (off_t)off);
+        if (r < 0) {
+            rc = orf_fail(e, "cache_error", "%s/objects/%.2s/%s: cannot read it: %s", c->dir, key,
+                          key + 2, strerror(errno));
+            break;
         }
-        p += w;
-        n -= (size_t)w;
+        if (r == 0)
+            break;
+        sha256_update(&s, buf, (size_t)r);
+        if (sink(ctx, buf, (size_t)r) < 0) {
+            int saved = errno;
+            rc = orf_fail(e, "io_error", "writing object %s to %s: %s", key, out, strerror(saved));
+            errno = saved;
+            break;
+        }
+        off += (uint64_t)r;
     }
-    return 0;
+    free(buf);
+    *bytes = off;
+    if (rc < 0)
+        return -1;
+    char got[65];
+    unsigned char h[SHA256_BYTES];
+    sha256_final(&s, h);
+    hex_of(h, got);
+    return strcmp(got, key) == 0;
+}
+
+static int sink_fd(void *ctx, const uint8_t *p, size_t n)
+{
+    return atomic_write_all(*(const int *)ctx, p, n);
+}
+
+static int sink_atomic(void *ctx, const uint8_t *p, size_t n)
+{
+    return atomic_write(ctx, p, n);
 }
 
 int cache_get_object_fd(orf_cache *c, const char *key, int out_fd, uint64_t *bytes, orf_err *e)
@@ -906,48 +944,15 @@ int cache_get_object_fd(orf_cache *c, const char *key, int out_fd, uint64_t *byt
         obj_drop(c, &o, key);
         return 0;
     }
-    uint8_t *buf = malloc(CACHE_IO_CHUNK);
-    if (!buf) {
-        obj_close(&o);
-        return orf_fail(e, "cache_error", "out of memory");
-    }
-    sha256_state s;
-    sha256_init(&s);
-    uint64_t off = 0;
-    rc = 1;
-    for (;;) {
-        ssize_t r = pread_full(o.fd, buf, CACHE_IO_CHUNK, (off_t)off);
-        if (r < 0) {
-            rc = orf_fail(e, "cache_error", "%s/objects/%.2s/%s: cannot read it: %s", c->dir, key, key + 2,
-                          strerror(errno));
-            break;
-        }
-        if (r == 0)
-            break;
-        sha256_update(&s, buf, (size_t)r);
-        if (write_all_fd(out_fd, buf, (size_t)r) < 0) {
-            int saved = errno;
-            rc = orf_fail(e, "io_error", "writing object %s: %s", key, strerror(saved));
-            errno = saved;
-            break;
-        }
-        off += (uint64_t)r;
-    }
-    free(buf);
-    if (rc == 1) {
-        unsigned char h[SHA256_BYTES];
-        sha256_final(&s, h);
-        hex_of(h, got);
-        if (strcmp(got, key) != 0)
-            rc = orf_fail(e, "cache_error", "object %s changed while it was being read: run dedup-cache verify",
-                          key);
-        else
-            futimens(o.fd, NULL);
-    }
+    rc = copy_checked(c, &o, key, sink_fd, &out_fd, "standard output", bytes, e);
+    if (rc == 0)
+        rc = orf_fail(e, "cache_error", "object %s changed while it was being read: run dedup-cache verify",
+                      key);
+    else if (rc == 1)
+        futimens(o.fd, NULL);
     int saved = errno;
     obj_close(&o);
     errno = saved;
-    *bytes = off;
     return rc;
 }
 
@@ -967,46 +972,15 @@ int cache_get_object_file(orf_cache *c, const char *key, const char *path, uint6
         obj_close(&o);
         return -1;
     }
-    uint8_t *buf = malloc(CACHE_IO_CHUNK);
-    if (!buf) {
-        atomic_abort(&af);
-        obj_close(&o);
-        return orf_fail(e, "cache_error", "out of memory");
-    }
-    sha256_state s;
-    sha256_init(&s);
-    uint64_t off = 0;
-    rc = 1;
-    for (;;) {
-        ssize_t r = pread_full(o.fd, buf, CACHE_IO_CHUNK, (off_t)off);
-        if (r < 0) {
-            rc = orf_fail(e, "cache_error", "%s/objects/%.2s/%s: cannot read it: %s", c->dir, key, key + 2,
-                          strerror(errno));
-            break;
-        }
-        if (r == 0)
-            break;
-        sha256_update(&s, buf, (size_t)r);
-        if (atomic_write(&af, buf, (size_t)r) < 0) {
-            rc = orf_fail_errno(e, "io_error", path);
-            break;
-        }
-        off += (uint64_t)r;
-    }
-    free(buf);
-    if (rc < 0) {
-        atomic_abort(&af);
-        obj_close(&o);
-        return -1;
-    }
-    char got[65];
-    unsigned char h[SHA256_BYTES];
-    sha256_final(&s, h);
-    hex_of(h, got);
-    if (strcmp(got, key) != 0) {
+    uint64_t n = 0;
+    rc = copy_checked(c, &o, key, sink_atomic, &af, path, &n, e);
+    if (rc <= 0) {
         atomic_abort(&af); /* nothing at path */
-        obj_drop(c, &o, key);
-        return 0;
+        if (rc == 0)
+            obj_drop(c, &o, key);
+        else
+            obj_close(&o);
+        return rc;
     }
     if (atomic_commit(&af) < 0) {
         obj_close(&o);
@@ -1014,7 +988,7 @@ int cache_get_object_file(orf_cache *c, const char *key, const char *path, uint6
     }
     futimens(o.fd, NULL);
     obj_close(&o);
-    *bytes = off;
+    *bytes = n;
     return 1;
 }
 
