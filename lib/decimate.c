@@ -43,7 +43,8 @@ int mesh_decimate(orf_mesh *m, const decimate_opts *o, decimate_report *r, orf_e
             memcpy(idx, m->idx, n * sizeof *idx);
     } else {
         decimate_out out;
-        if (decimate_qem_heap(m, o, o->max_triangles, &out) != 0)
+        if ((o->method == DECIMATE_QEM_HEAP ? decimate_qem_heap(m, o, o->max_triangles, &out)
+                                            : decimate_rounds(m, o, o->max_triangles, &out, &rep)) != 0)
             return orf_fail(e, "too_large", "out of memory decimating %u triangles", m->ntris);
         idx = out.idx;
         newpos = out.pos;

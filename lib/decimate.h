@@ -53,7 +53,7 @@
 
 #define DECIMATE_MAX_TRIANGLES 50000
 
-typedef enum { DECIMATE_QEM = 0, DECIMATE_MESHOPT = 1 } decimate_method;
+typedef enum { DECIMATE_QEM = 0, DECIMATE_MESHOPT = 1, DECIMATE_QEM_HEAP = 2 } decimate_method;
 
 typedef struct decimate_opts {
     uint32_t max_triangles; /* stop at or below this many triangles; 0: no count target */
@@ -71,6 +71,9 @@ typedef struct decimate_report {
     uint32_t vertices_after, triangles_after;
     float error;    /* the largest error of a collapse made, in mesh units (see above) */
     int target_met; /* triangles_after <= max_triangles (1 when there is no count target) */
+    uint32_t rounds;       /* rounds of collapses run */
+    uint64_t edges_priced; /* edges priced, summed over the rounds */
+    uint64_t edges_tested; /* edges put through the refusal tests, summed over the rounds */
 } decimate_report;
 
 /* Safe defaults: DECIMATE_MAX_TRIANGLES, no error bound, DECIMATE_QEM with
