@@ -1,6 +1,8 @@
 /* decimate.c - mesh_decimate, the public entry of decimation (decimate.h):
- * checks the request, runs the chosen engine, then reorders the result
- * (decimate_order.c). The engines: decimate_qem.c + decimate_split.c (the
+ * checks the request, runs an engine, then reorders the result
+ * (decimate_order.c). The engines: decimate_rounds.c (rounds of independent
+ * collapses, the default; kernels/cuda_decimate.cu runs the same on the
+ * GPU through decimate_with), decimate_qem.c + decimate_split.c (the
  * sequential heap QEM) and decimate_meshopt.c. */
 #include "decimate.h"
 
@@ -16,7 +18,27 @@ void decimate_defaults(decimate_opts *o)
     o->max_triangles = DECIMATE_MAX_TRIANGLES;
 }
 
-int mesh_decimate(orf_mesh *m, const decimate_opts *o, decimate_report *r, orf_err *e)
+static int engine_rounds(const orf_mesh *m, const decimate_opts *o, decimate_out *out,
+                         decimate_report *rep, void *ctx, orf_err *e)
+{
+    (void)ctx;
+    if (decimate_rounds(m, o, o->max_triangles, out, rep) != 0)
+        return orf_fail(e, "too_large", "out of memory decimating %u triangles", m->ntris);
+    return 0;
+}
+
+static int engine_heap(const orf_mesh *m, const decimate_opts *o, decimate_out *out,
+                       decimate_report *rep, void *ctx, orf_err *e)
+{
+    (void)ctx;
+    (void)rep;
+    if (decimate_qem_heap(m, o, o->max_triangles, out) != 0)
+        return orf_fail(e, "too_large", "out of memory decimating %u triangles", m->ntris);
+    return 0;
+}
+
+int decimate_with(orf_mesh *m, const decimate_opts *o, decimate_report *r, decimate_engine eng,
+                  void *ctx, orf_err *e)
 {
     decimate_report rep;
     memset(&rep, 0, sizeof rep);
@@ -43,9 +65,9 @@ int mesh_decimate(orf_mesh *m, const decimate_opts *o, decimate_report *r, orf_e
             memcpy(idx, m->idx, n * sizeof *idx);
     } else {
         decimate_out out;
-        if ((o->method == DECIMATE_QEM_HEAP ? decimate_qem_heap(m, o, o->max_triangles, &out)
-                                            : decimate_rounds(m, o, o->max_triangles, &out, &rep)) != 0)
-            return orf_fail(e, "too_large", "out of memory decimating %u triangles", m->ntris);
+        memset(&out, 0, sizeof out);
+        if (eng(m, o, &out, &rep, ctx, e) != 0)
+            return -1;
         idx = out.idx;
         newpos = out.pos;
         n = out.n;
@@ -59,4 +81,9 @@ int mesh_decimate(orf_mesh *m, const decimate_opts *o, decimate_report *r, orf_e
     if (r)
         *r = rep;
     return 0;
+}
+
+int mesh_decimate(orf_mesh *m, const decimate_opts *o, decimate_report *r, orf_err *e)
+{
+    return decimate_with(m, o, r, o->method == DECIMATE_QEM_HEAP ? engine_heap : engine_rounds, NULL, e);
 }

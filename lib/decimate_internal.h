@@ -18,6 +18,18 @@ typedef struct decimate_out {
     double worst;  /* the largest cost of a collapse made (squared mesh units) */
 } decimate_out;
 
+/* An engine: from m (unchanged) and o (its target o->max_triangles, 0 for
+ * none, and o->max_error), the kept triangles and positions in *out, and
+ * the counts it keeps in *rep (rounds, edges_*). -1 with e set on failure,
+ * *out then empty. */
+typedef int (*decimate_engine)(const orf_mesh *m, const decimate_opts *o, decimate_out *out,
+                               decimate_report *rep, void *ctx, orf_err *e);
+
+/* mesh_decimate with engine `eng` (ctx passed to it): the same checks,
+ * report and reordering. DECIMATE_MESHOPT ignores eng. */
+int decimate_with(orf_mesh *m, const decimate_opts *o, decimate_report *r, decimate_engine eng,
+                  void *ctx, orf_err *e);
+
 /* "bad_mesh" when an index of m is out of range. */
 int decimate_check_indices(const orf_mesh *m, orf_err *e);
 
