@@ -171,8 +171,8 @@ __global__ void k_scatter(dec_mesh m, const uint32_t *cand, uint32_t ncand, uint
 
 /* counts: won, refused, still open, tested */
 __global__ void k_settle(dec_mesh m, const uint32_t *cand, uint32_t ncand, uint8_t *st, uint8_t *st2,
-                         const float *cost, uint32_t round, const unsigned long long *cur, uint8_t *near,
-                         unsigned long long *counts)
+                         const float *cost, uint32_t round, uint32_t ceiling, const unsigned long long *cur,
+                         uint8_t *near, unsigned long long *counts)
 {
     FOR_EACH(i, (uint64_t)ncand)
     {
@@ -180,7 +180,7 @@ __global__ void k_settle(dec_mesh m, const uint32_t *cand, uint32_t ncand, uint8
             continue;
         uint32_t c = cand[i];
         int t = (st2[i] & 1) != 0;
-        uint64_t k = dec_edge_settle(&m, c, dec_edge_key(c, cost[c], round), (const uint64_t *)cur, &t);
+        uint64_t k = dec_edge_settle(&m, c, dec_edge_key(c, cost[c], round), (const uint64_t *)cur, ceiling, &t);
         if (t && !(st2[i] & 1)) {
             st2[i] = 1;
             atomicAdd(&counts[3], 1ull);
@@ -528,7 +528,7 @@ static cudaError_t rounds_gpu(job &J, const orf_mesh *in, const decimate_opts *o
             unsigned long long *cur = d.vmin[passes & 1], *prev = d.vmin[!(passes & 1)];
             LAUNCH(k_scatter, ncand, m, d.cand, ncand, d.st, d.cost, round, d.near, cur, prev);
             CK(cudaMemsetAsync(d.counts, 0, 4 * sizeof(unsigned long long), J.stream));
-            LAUNCH(k_settle, ncand, m, d.cand, ncand, d.st, d.st2, d.cost, round, cur, d.near, d.counts);
+            LAUNCH(k_settle, ncand, m, d.cand, ncand, d.st, d.st2, d.cost, round, ceiling, cur, d.near, d.counts);
             unsigned long long counts[4];
             CK(cudaMemcpyAsync(counts, d.counts, sizeof counts, cudaMemcpyDeviceToHost, J.stream));
             CK(cudaStreamSynchronize(J.stream));

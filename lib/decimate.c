@@ -3,7 +3,7 @@
  * (decimate_order.c). The engines: decimate_rounds.c (rounds of independent
  * collapses, the default; kernels/cuda_decimate.cu runs the same on the
  * GPU through decimate_with), decimate_qem.c + decimate_split.c (the
- * sequential heap QEM) and decimate_meshopt.c. */
+ * sequential heap QEM). */
 #include "decimate.h"
 
 #include <math.h>
@@ -55,14 +55,11 @@ int decimate_with(orf_mesh *m, const decimate_opts *o, decimate_report *r, decim
     unsigned *idx = NULL;
     float *newpos = NULL;
     int need = o->max_error > 0.0f || m->ntris > o->max_triangles;
-    if (!need || m->ntris == 0 || o->method == DECIMATE_MESHOPT) {
+    if (!need || m->ntris == 0) {
         idx = malloc((n ? n : 1) * sizeof *idx);
         if (!idx)
             return orf_fail(e, "too_large", "out of memory for %u triangles", m->ntris);
-        if (need && m->ntris && o->method == DECIMATE_MESHOPT)
-            decimate_meshopt(m, o, idx, &n, &rep);
-        else
-            memcpy(idx, m->idx, n * sizeof *idx);
+        memcpy(idx, m->idx, n * sizeof *idx);
     } else {
         decimate_out out;
         memset(&out, 0, sizeof out);

@@ -26,7 +26,7 @@ typedef int (*decimate_engine)(const orf_mesh *m, const decimate_opts *o, decima
                                decimate_report *rep, void *ctx, orf_err *e);
 
 /* mesh_decimate with engine `eng` (ctx passed to it): the same checks,
- * report and reordering. DECIMATE_MESHOPT ignores eng. */
+ * report and reordering. */
 int decimate_with(orf_mesh *m, const decimate_opts *o, decimate_report *r, decimate_engine eng,
                   void *ctx, orf_err *e);
 
@@ -54,9 +54,15 @@ int decimate_rounds(const orf_mesh *m, const decimate_opts *o, uint32_t target, 
  * at most DECIMATE_ROUND_PASSES passes of steps 3-5 look for winners
  * (measured on the 378k-triangle blob: 4 passes find 99.8% of the winners
  * 13 would). */
+#ifndef DECIMATE_ROUND_SHARE
 #define DECIMATE_ROUND_SHARE 4
+#endif
+#ifndef DECIMATE_ROUND_NEED
 #define DECIMATE_ROUND_NEED 2
+#endif
+#ifndef DECIMATE_ROUND_PASSES
 #define DECIMATE_ROUND_PASSES 4
+#endif
 
 /* What a round's host step decides, the same on every backend:
  * decimate_round_rank: how many of the `priced` edges may fall under the
@@ -69,10 +75,5 @@ int decimate_rounds(const orf_mesh *m, const decimate_opts *o, uint32_t target, 
 uint64_t decimate_round_rank(uint64_t priced, uint64_t need, uint32_t boost);
 uint32_t decimate_round_ceiling(const uint32_t *hist, uint32_t n, uint64_t rank, uint64_t *below);
 uint64_t decimate_round_cut(uint64_t *keys, size_t n, size_t take);
-
-/* meshopt_simplify (decimate_meshopt.c): writes *n indices to idx (room for
- * m's) and the error to rep->error. */
-int decimate_meshopt(const orf_mesh *m, const decimate_opts *o, unsigned *idx, size_t *n,
-                     decimate_report *rep);
 
 #endif

@@ -550,7 +550,7 @@ int decimate_rounds(const orf_mesh *in, const decimate_opts *o, uint32_t target,
                     continue;
                 uint32_t c = r.cand[i];
                 int t = (r.st2[i] & 1) != 0;
-                uint64_t k = dec_edge_settle(m, c, dec_edge_key(c, r.cost[c], round), cur, &t);
+                uint64_t k = dec_edge_settle(m, c, dec_edge_key(c, r.cost[c], round), cur, ceiling, &t);
                 if (t && !(r.st2[i] & 1)) {
                     r.st2[i] = 1;
                     ntest++;

@@ -298,42 +298,50 @@ ORF_HD int dec_fan_ok(const dec_mesh *m, uint32_t v, uint32_t other, const doubl
     return 1;
 }
 
-/* Whether vertex x is a corner of one of v's triangles. */
-ORF_HD int dec_adjacent(const dec_mesh *m, uint32_t v, uint32_t x)
+/* The vertices after and before v in each of its triangles (2 a
+ * triangle; every neighbour of v is among them) into ring, at most `cap`
+ * of them; their number. */
+ORF_HD uint32_t dec_ring(const dec_mesh *m, uint32_t v, uint32_t *ring, uint32_t cap)
 {
-    for (uint32_t i = m->vstart[v]; i < m->vstart[v + 1]; i++)
-        if (dec_tri_has(m->idx + 3 * (uint64_t)(m->vcorner[i] / 3), x))
-            return 1;
-    return 0;
+    uint32_t n = 0;
+    for (uint32_t i = m->vstart[v]; i < m->vstart[v + 1] && n + 2 <= cap; i++) {
+        uint32_t c = m->vcorner[i], t = c / 3, k = c - 3 * t;
+        const uint32_t *tv = m->idx + 3 * (uint64_t)t;
+        ring[n++] = tv[k == 2 ? 0 : k + 1];
+        ring[n++] = tv[k == 0 ? 2 : k - 1];
+    }
+    return n;
 }
 
-/* The link condition of edge (a, b): exactly two triangles hold it, their
- * third vertices differ and keep three or more triangles after, and no
- * other vertex is a neighbour of both a and b. */
+/* The link condition of edge (a, b), whose ends hold at most
+ * DEC_MAX_VALENCE + 4 triangles together: exactly two triangles hold it,
+ * their third vertices differ and keep three or more triangles after, and
+ * no other vertex is a neighbour of both a and b. */
 ORF_HD int dec_link_ok(const dec_mesh *m, uint32_t a, uint32_t b)
 {
+    uint32_t ra[2 * (DEC_MAX_VALENCE + 4)], rb[2 * (DEC_MAX_VALENCE + 4)];
+    uint32_t na = dec_ring(m, a, ra, 2 * (DEC_MAX_VALENCE + 4)), nb = dec_ring(m, b, rb, 2 * (DEC_MAX_VALENCE + 4));
+    /* the triangles of a holding b: b follows a in one, precedes it in the
+     * other; their third vertices are the ring's other entry */
     uint32_t opp[2] = {0, 0}, nshared = 0;
-    for (uint32_t i = m->vstart[a]; i < m->vstart[a + 1]; i++) {
-        const uint32_t *tv = m->idx + 3 * (uint64_t)(m->vcorner[i] / 3);
-        if (!dec_tri_has(tv, b))
+    for (uint32_t i = 0; i < na; i += 2) {
+        uint32_t x = ra[i] == b ? ra[i + 1] : ra[i + 1] == b ? ra[i] : DEC_DEAD;
+        if (x == DEC_DEAD)
             continue;
         if (nshared == 2)
             return 0; /* a non-manifold edge */
-        opp[nshared++] = tv[0] != a && tv[0] != b ? tv[0] : tv[1] != a && tv[1] != b ? tv[1] : tv[2];
+        opp[nshared++] = x;
     }
     if (nshared != 2 || opp[0] == opp[1] || m->vstart[opp[0] + 1] - m->vstart[opp[0]] <= 3 ||
         m->vstart[opp[1] + 1] - m->vstart[opp[1]] <= 3)
         return 0;
-    for (uint32_t i = m->vstart[a]; i < m->vstart[a + 1]; i++) {
-        uint32_t c = m->vcorner[i];
-        /* every neighbour of a is the next or the previous corner of a
-         * triangle of a */
-        uint32_t x = m->idx[dec_next(c)];
-        if (x != b && x != opp[0] && x != opp[1] && dec_adjacent(m, b, x))
-            return 0;
-        x = m->idx[dec_prev(c)];
-        if (x != b && x != opp[0] && x != opp[1] && dec_adjacent(m, b, x))
-            return 0;
+    for (uint32_t i = 0; i < na; i++) {
+        uint32_t x = ra[i];
+        if (x == b || x == opp[0] || x == opp[1])
+            continue;
+        for (uint32_t j = 0; j < nb; j++)
+            if (rb[j] == x)
+                return 0;
     }
     return 1;
 }
@@ -467,27 +475,38 @@ ORF_HD uint64_t dec_vertex_min2(const dec_mesh *m, uint32_t v, const uint64_t *v
     return best;
 }
 
-/* Steps 4-5, for a free candidate h with key k: whether it wins. When k is
- * the ends' own vmin (the least key of a candidate at either end: most
- * candidates stop here), the refusal rules run (once a round: *tested, 0
- * at first, becomes 1) and DEC_REFUSED drops it out of the round, so a
- * refused edge stops blocking its neighbours at once; then DEC_WON when k
- * is also the least vmin over the triangles of both ends (the caller marks
- * the stars of its ends near), else k (another pass may find it free and
- * the least). The rules read the mesh as it was when the round began. */
+/* Steps 4-5, for a free candidate h with key k: whether it wins. Most
+ * candidates stop at the first test, k against the ends' own vmin (the
+ * least key of a candidate at either end). When k is the least vmin over
+ * the triangles of both ends, the refusal rules run (once a round: *tested,
+ * 0 at first, becomes 1): DEC_WON (the caller marks the stars of its ends
+ * near) or DEC_REFUSED (out of the round); else k (another pass may find it
+ * free and the least). A candidate DEC_EAGER_BUCKETS or more under the
+ * ceiling bucket is tested as soon as it is the least at its own ends: such
+ * cheap edges collapse in the first rounds when they may, so the ones left
+ * are mostly refused ones, and found out early they stop blocking their
+ * neighbours a pass sooner. The rules read the mesh as it was when the
+ * round began. */
+#define DEC_EAGER_BUCKETS 16
 ORF_HD uint64_t dec_edge_settle(const dec_mesh *m, uint32_t h, uint64_t k, const uint64_t *vmin,
-                                int *tested)
+                                uint32_t ceiling, int *tested)
 {
     uint32_t a = m->idx[h], b = m->idx[dec_next(h)];
     if (vmin[a] != k || vmin[b] != k)
         return k;
-    if (!*tested) {
+    /* the bucket from the key: cheap ones are tested here */
+    if (!*tested && (uint32_t)(k >> 32) - 1 + DEC_EAGER_BUCKETS < ceiling) {
         *tested = 1;
         if (!dec_edge_allowed(m, h))
             return DEC_REFUSED;
     }
     if (dec_vertex_min2(m, a, vmin) != k || dec_vertex_min2(m, b, vmin) != k)
         return k;
+    if (!*tested) {
+        *tested = 1;
+        if (!dec_edge_allowed(m, h))
+            return DEC_REFUSED;
+    }
     return DEC_WON;
 }
 
@@ -547,23 +566,17 @@ ORF_HD double dec_edge_apply(dec_mesh *m, uint32_t h, uint32_t *kept)
  * border or non-manifold edge). */
 ORF_HD uint8_t dec_vertex_locked(const dec_mesh *m, uint32_t v, uint8_t pre)
 {
-    uint32_t s = m->vstart[v], e = m->vstart[v + 1];
-    if (pre || e - s > DEC_MAX_VALENCE)
+    uint32_t ring[2 * DEC_MAX_VALENCE];
+    if (pre || m->vstart[v + 1] - m->vstart[v] > DEC_MAX_VALENCE)
         return 1;
-    for (uint32_t i = s; i < e; i++) {
-        uint32_t c = m->vcorner[i];
-        uint32_t xs[2] = {m->idx[dec_next(c)], m->idx[dec_prev(c)]};
-        for (int side = 0; side < 2; side++) {
-            /* the triangles of v holding x: those where x follows v, and
-             * those where it precedes v */
-            uint32_t n = 0;
-            for (uint32_t j = s; j < e; j++) {
-                uint32_t d = m->vcorner[j];
-                n += (m->idx[dec_next(d)] == xs[side]) + (m->idx[dec_prev(d)] == xs[side]);
-            }
-            if (n != 2)
-                return 1;
-        }
+    uint32_t n = dec_ring(m, v, ring, 2 * DEC_MAX_VALENCE);
+    /* each neighbour in exactly two triangles of v: twice in the ring */
+    for (uint32_t i = 0; i < n; i++) {
+        uint32_t k = 0;
+        for (uint32_t j = 0; j < n; j++)
+            k += ring[j] == ring[i];
+        if (k != 2)
+            return 1;
     }
     return 0;
 }

@@ -16,6 +16,9 @@
  *       the decimation alone (median of REPEAT, default 5, ms) and its rounds.
  *   decbench grid N OUT.stl
  *       a flat N x N grid of quads (2 N^2 triangles) as binary STL.
+ * DECBENCH_MIN_DOT in the environment sets decimate_opts.min_normal_dot
+ * (experiments). meshopt is meshopt_simplify with no error limit and free
+ * borders, then mesh_optimize_order.
  */
 #include <math.h>
 #include <meshoptimizer.h>
@@ -55,8 +58,12 @@ static int run(const char *method, orf_mesh *m, uint32_t target, decimate_report
     decimate_opts o;
     decimate_defaults(&o);
     o.max_triangles = target;
+    /* DECBENCH_MIN_DOT: another min_normal_dot (experiments) */
+    const char *md = getenv("DECBENCH_MIN_DOT");
+    if (md)
+        o.min_normal_dot = (float)atof(md);
     if (strcmp(method, "heap") == 0)
-        o.method = (decimate_method)2; /* DECIMATE_QEM_HEAP while the library has it */
+        o.method = DECIMATE_QEM_HEAP;
     else if (strcmp(method, "rounds") != 0)
         return orf_fail(e, "bad_request", "unknown method %s", method);
     return mesh_decimate(m, &o, rep, e);

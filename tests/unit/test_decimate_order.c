@@ -216,7 +216,7 @@ static void emulate(const orf_mesh *in, const decimate_opts *o, emu_result *res)
                 if (st[i] != ST_SCATTERED)
                     continue;
                 int t = st2[i] & 1;
-                uint64_t k = dec_edge_settle(&m, c, dec_edge_key(c, cost[c], round), cur, &t);
+                uint64_t k = dec_edge_settle(&m, c, dec_edge_key(c, cost[c], round), cur, ceiling, &t);
                 if (t && !(st2[i] & 1)) {
                     st2[i] = 1;
                     tested_total++;
