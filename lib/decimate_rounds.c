@@ -16,7 +16,9 @@
 
 /* Below this many triangles a step runs on one thread: OpenMP's fork and
  * barrier cost more than the work (the result is the same either way). */
+#ifndef ROUNDS_PARALLEL_TRIS
 #define ROUNDS_PARALLEL_TRIS 20000u
+#endif
 
 uint64_t decimate_round_rank(uint64_t priced, uint64_t need, uint32_t boost)
 {

@@ -2,8 +2,9 @@
  *
  *   decbench quality MESH TARGET METHOD [OUT.ply]
  *       decimate MESH's positions to TARGET triangles with METHOD (rounds:
- *       the default engine, DECIMATE_QEM; heap: DECIMATE_QEM_HEAP, when the
- *       library has it; meshopt: meshopt_simplify itself) and print one JSON
+ *       the default engine, DECIMATE_QEM; cuda: the same on the GPU through
+ *       backend_decimate; heap: DECIMATE_QEM_HEAP, when the library has it;
+ *       meshopt: meshopt_simplify itself) and print one JSON
  *       line comparing the result with MESH: topology (mesh_topology:
  *       watertight, boundary, non-manifold edges and vertices), silhouette
  *       IoU seen along -z (1024 px over MESH's xy box), the share of edges
@@ -27,6 +28,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "backend.h"
 #include "decimate.h"
 #include "meshio.h"
 #include "topology.h"
@@ -58,6 +60,19 @@ static int run(const char *method, orf_mesh *m, uint32_t target, decimate_report
     decimate_opts o;
     decimate_defaults(&o);
     o.max_triangles = target;
+    if (strcmp(method, "cuda") == 0) {
+        /* the rounds engine on the GPU (backend_decimate; no fallback
+         * counted as a success) */
+        orf_backend b;
+        backend_facts f;
+        if (backend_choose("cuda", &b, e) != 0)
+            return -1;
+        if (backend_decimate(&b, m, &o, rep, &f, e) != 0)
+            return -1;
+        if (strcmp(f.backend, "cuda") != 0)
+            return orf_fail(e, "unavailable", "ran on %s (fallback %s)", f.backend, f.fallback);
+        return 0;
+    }
     /* DECBENCH_MIN_DOT: another min_normal_dot (experiments) */
     const char *md = getenv("DECBENCH_MIN_DOT");
     if (md)
