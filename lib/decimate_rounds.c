@@ -123,7 +123,7 @@ typedef struct rounds {
     uint8_t *dirty;     /* nv: a corner of a triangle of a vertex the last round kept */
     uint32_t *cand;     /* 3 nt0: the candidates' half-edges */
     uint8_t *st;        /* 3 nt0: each candidate's state (ST_*) */
-    uint8_t *st2;       /* 3 nt0: 1 once the refusal rules let it this round */
+    uint8_t *st2;       /* 3 nt0: 1 once the refusal rules ran for it this round */
     uint32_t *kf;       /* 3 nt0: prefix sums */
     uint32_t *win;      /* nt0 + 1: the winners' half-edges; scratch */
     uint32_t *kept;     /* nt0: the kept vertex of each winner */
@@ -361,7 +361,7 @@ static void histogram(rounds *r, uint32_t *hist, uint32_t n, uint32_t nt, uint32
         uint32_t *h = calloc(n, sizeof *h);
 #pragma omp for schedule(static)
         for (uint32_t c = 0; c < 3 * nt; c++) {
-            if (recheck)
+            if (recheck && dec_float_bits(r->cost[c]) == DEC_REFUSED_COST)
                 r->cost[c] = dec_edge_recheck(&r->m, c, r->cost[c], r->dirty);
             uint32_t b = dec_cost_bucket(r->cost[c]), x;
             if (b >= DEC_NO_BUCKET || (bucket != DEC_NO_BUCKET && b != bucket))
