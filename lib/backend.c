@@ -16,6 +16,7 @@
 #include "units.h"
 #ifdef ORFEAS_CUDA
 #include "cuda_backend.h"
+#include "cuda_decimate.h"
 #endif
 
 const char *backend_name(backend_kind k)
@@ -166,7 +167,7 @@ static void facts_set(backend_facts *f, backend_kind k, int fp16, uint64_t peak,
     f->ms = units_now_ms() - t0;
 }
 
-typedef enum { STAGE_SAMPLE, STAGE_MC, STAGE_EXTRACT, STAGE_SMOOTH } stage_kind;
+typedef enum { STAGE_SAMPLE, STAGE_MC, STAGE_EXTRACT, STAGE_SMOOTH, STAGE_DECIMATE } stage_kind;
 
 typedef struct stage_args {
     const orf_field *fld;
@@ -176,6 +177,8 @@ typedef struct stage_args {
     orf_mesh *m;
     int iterations;
     float lambda, mu;
+    const decimate_opts *dopts;
+    decimate_report *drep;
 } stage_args;
 
 /* The CUDA twin of a stage; "unavailable" in a build without CUDA. */
@@ -197,6 +200,9 @@ static int run_cuda(stage_kind s, const stage_args *a, int fp16, uint64_t *peak,
         break;
     case STAGE_SMOOTH:
         rc = cuda_smooth_taubin(a->m, a->iterations, a->lambda, a->mu, &st, e);
+        break;
+    case STAGE_DECIMATE:
+        rc = cuda_mesh_decimate(a->m, a->dopts, a->drep, &st, e);
         break;
     }
     *peak = st.peak_bytes;
@@ -228,6 +234,8 @@ static int run_cpu(stage_kind s, const stage_args *a, orf_err *e)
     }
     case STAGE_SMOOTH:
         return mesh_smooth_taubin(a->m, a->iterations, a->lambda, a->mu, e);
+    case STAGE_DECIMATE:
+        return mesh_decimate(a->m, a->dopts, a->drep, e);
     }
     return orf_fail(e, "bad_request", "unknown stage");
 }
@@ -297,6 +305,13 @@ int backend_smooth_taubin(const orf_backend *b, orf_mesh *m, int iterations, flo
 {
     stage_args a = {.m = m, .iterations = iterations, .lambda = lambda, .mu = mu};
     return run_stage(b, STAGE_SMOOTH, &a, facts, e);
+}
+
+int backend_decimate(const orf_backend *b, orf_mesh *m, const decimate_opts *o, decimate_report *r,
+                     backend_facts *facts, orf_err *e)
+{
+    stage_args a = {.m = m, .dopts = o, .drep = r};
+    return run_stage(b, STAGE_DECIMATE, &a, facts, e);
 }
 
 void backend_volume_round_half(orf_volume *v)

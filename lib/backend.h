@@ -1,7 +1,7 @@
 /* backend.h - which hardware runs a stage: the CPU path or the CUDA kernels.
  *
  * The stage functions of lib/ (volume_sample, mt_extract,
- * mesh_smooth_taubin) are the CPU path and the reference. Each has a
+ * mesh_smooth_taubin, mesh_decimate) are the CPU path and the reference. Each has a
  * backend_* twin here that runs it on the chosen backend, so a caller never
  * knows which ran except from the facts it gets back:
  *
@@ -59,6 +59,7 @@
 
 #include <stdint.h>
 
+#include "decimate.h"
 #include "device.h"
 #include "err.h"
 #include "field.h"
@@ -114,6 +115,12 @@ int backend_extract(const orf_backend *b, const orf_field *fld, int n, orf_mesh 
 /* mesh_smooth_taubin on backend b (same positions, same errors). */
 int backend_smooth_taubin(const orf_backend *b, orf_mesh *m, int iterations, float lambda, float mu,
                           backend_facts *facts, orf_err *e);
+
+/* mesh_decimate on backend b (same mesh, same report; on CUDA the
+ * collapses run on the device, kernels/cuda_decimate.cu, the reordering on
+ * the host). */
+int backend_decimate(const orf_backend *b, orf_mesh *m, const decimate_opts *o, decimate_report *r,
+                     backend_facts *facts, orf_err *e);
 
 /* For stages run outside this file (render_mesh): 1 when the CUDA stage
  * about to run on b is to fail with a simulated "cuda_oom" instead (b's

@@ -1,21 +1,20 @@
 /* decimate.h - simplification to a triangle budget that keeps a closed mesh
  * closed and manifold, then vertex-cache and vertex-fetch order.
  *
- * The default method (DECIMATE_QEM, lib/decimate.c) is Garland-Heckbert
- * quadric-error edge collapse: every vertex carries the quadric of the planes
- * of the original triangles merged into it; the edge whose collapse costs
- * least goes first (an indexed 4-ary heap with one entry per vertex, keyed
- * by its cheapest edge; each edge's cost is kept in its triangles' corners
- * and re-priced only when an end moves). A collapse is refused when it would
+ * Garland-Heckbert quadric-error edge collapse: every vertex carries the
+ * quadric of the planes of the original triangles merged into it; the cost
+ * of collapsing an edge is the summed quadric at the place the kept vertex
+ * goes. A collapse is refused when it would
  *   - break manifoldness: the link condition (the one-rings of the two
  *     endpoints share exactly the two vertices opposite the edge) fails, or
  *     a vertex opposite the edge would drop below three neighbours;
  *   - fold the surface: a remaining triangle's normal turns so that
- *     new . old < min_normal_dot (default 0.5, i.e. more than 60 degrees),
- *     which also keeps sharp dihedral angles out;
+ *     new . old < min_normal_dot (default 0.5, i.e. more than 60 degrees);
  *   - make a needle: a triangle's quality (4 sqrt(3) area / sum of squared
  *     edges, 1 for equilateral) would fall below min_quality (default 0.05)
  *     and below what it was;
+ *   - crowd a vertex: the kept vertex would hold more than 32 triangles
+ *     (DEC_MAX_VALENCE; input vertices with more never move);
  *   - move an open border: vertices on a border (or a non-manifold) edge
  *     never move; an edge between two of them is never collapsed.
  * Placement: when the mesh has no normals, UVs or colours, the point that
@@ -23,25 +22,40 @@
  * point lies within the edge's length of its midpoint), else the best of the
  * two endpoints and the midpoint; with attributes, always an endpoint, so the
  * result uses a subset of the input vertices and UVs, normals and colours
- * stay valid. Deterministic: ties broken by vertex index. Inputs over 100k
- * triangles with a count target are cut into 8 k-d pieces (median planes of
- * the triangle centroids) decimated independently on OpenMP threads to 1.6x
- * their share of the target, vertices on a cut locked and priced by all their
- * planes; then one pass over the merged mesh (quadrics carried) to the
- * target: the same output for any number of threads.
+ * stay valid.
  *
- * The error (report and max_error) is a true bound in mesh units: for every
- * kept vertex, the square root of its quadric at its final position, which is
- * at least its largest distance to the plane of any original triangle that
- * was merged into it (the quadrics are unweighted sums of squared plane
- * distances, so the bound is conservative). Removed vertices of a curved
- * surface lie somewhat farther from the new triangles than that (measured
- * within 2x on a sphere, tests/unit/test_decimate.c).
+ * DECIMATE_QEM (the default; lib/decimate_rounds.c, per-element steps in
+ * lib/hd/decimate_edge.h) collapses in rounds of independent collapses: each
+ * round prices the edges that changed, lets in the cheapest (a quarter of
+ * the priced edges, at most twice the collapses still needed: a ceiling
+ * that rises as the mesh coarsens), and takes every candidate whose 64-bit
+ * key (cost bucket, 1/16 of an octave, then a hash) is the least of all
+ * candidates touching the triangles of both its ends, and that the rules
+ * above allow; a few passes add more, free of the earlier ones. Such
+ * collapses share no triangle, so applying them at once is applying them
+ * one after another, and closed meshes stay closed, edge- and
+ * vertex-manifold. The minima are of integers: the same output, byte for
+ * byte, for any number of OpenMP threads and on CUDA (backend_decimate,
+ * kernels/cuda_decimate.cu). Work is near-linear in the input, flat
+ * tessellations included (all costs 0: ties go to the hash). The last
+ * round takes only the cheapest collapses it needs, so a count target is
+ * met exactly (or one under: a collapse removes two triangles).
  *
- * DECIMATE_MESHOPT keeps meshoptimizer 0.18's meshopt_simplify for
- * comparison (scripts/bench): it does not test the link condition, so on
- * closed meshes it can leave fins (non-manifold edges); its error is
- * meshoptimizer's relative estimate times the mesh extent.
+ * DECIMATE_QEM_HEAP keeps the sequential engine this one replaced (one
+ * global heap of every vertex's cheapest edge, collapses in (cost, index)
+ * order; 8 k-d pieces on threads, then a serial pass): on the CPU it is
+ * faster on smooth extractions (scripts/bench/NOTES.md has the numbers) but
+ * pathological on flat inputs (a 1M-triangle flat grid: 84 s), and CUDA
+ * does not run it.
+ *
+ * The error (report and max_error) is a true bound in mesh units for both:
+ * for every kept vertex, the square root of its quadric at its final
+ * position, which is at least its largest distance to the plane of any
+ * original triangle that was merged into it (the quadrics are unweighted
+ * sums of squared plane distances, so the bound is conservative); no
+ * collapse costing more than max_error^2 is made. Removed vertices of a
+ * curved surface lie somewhat farther from the new triangles than that
+ * (measured within 2x on spheres, tests/unit/test_decimate.c).
  */
 #ifndef ORFEAS_DECIMATE_H
 #define ORFEAS_DECIMATE_H
@@ -53,17 +67,17 @@
 
 #define DECIMATE_MAX_TRIANGLES 50000
 
-typedef enum { DECIMATE_QEM = 0, DECIMATE_MESHOPT = 1 } decimate_method;
+typedef enum { DECIMATE_QEM = 0, DECIMATE_QEM_HEAP = 1 } decimate_method;
 
 typedef struct decimate_opts {
     uint32_t max_triangles; /* stop at or below this many triangles; 0: no count target */
     float max_error;        /* error bound in mesh units (see above); <= 0: no bound */
-    int lock_border;        /* meshopt only: 1 keeps open borders (meshopt_SimplifyLockBorder);
-                               the QEM method always keeps them */
-    decimate_method method; /* DECIMATE_QEM (default) or DECIMATE_MESHOPT */
-    float min_normal_dot;   /* QEM: refuse a collapse turning a normal past this cosine;
+    int lock_border;        /* ignored: open borders are always kept (left for callers
+                               that set it; it meant meshopt_SimplifyLockBorder) */
+    decimate_method method; /* DECIMATE_QEM (default) or DECIMATE_QEM_HEAP */
+    float min_normal_dot;   /* refuse a collapse turning a normal past this cosine;
                                0: default 0.5 */
-    float min_quality;      /* QEM: refuse needles under this quality; 0: default 0.05 */
+    float min_quality;      /* refuse needles under this quality; 0: default 0.05 */
 } decimate_opts;
 
 typedef struct decimate_report {
@@ -71,15 +85,19 @@ typedef struct decimate_report {
     uint32_t vertices_after, triangles_after;
     float error;    /* the largest error of a collapse made, in mesh units (see above) */
     int target_met; /* triangles_after <= max_triangles (1 when there is no count target) */
+    /* DECIMATE_QEM's work (0 for the heap): */
+    uint32_t rounds;       /* rounds of collapses run */
+    uint64_t edges_priced; /* half-edges priced, summed over the rounds */
+    uint64_t edges_tested; /* edges put through the refusal rules, summed over the rounds */
 } decimate_report;
 
 /* Safe defaults: DECIMATE_MAX_TRIANGLES, no error bound, DECIMATE_QEM with
- * its default thresholds, borders free (meshopt only). */
+ * its default thresholds. */
 void decimate_defaults(decimate_opts *o);
 
 /* Simplify m in place to at most o->max_triangles triangles, unless that
  * would need an error above o->max_error (then it stops short and
- * r->target_met is 0; QEM also stops short when no allowed collapse is left),
+ * r->target_met is 0; it also stops short when no allowed collapse is left),
  * then reorder triangles for the vertex cache and vertices for fetch,
  * dropping unused vertices. Every optional attribute (nrm, uv, col) follows
  * its vertex; the texture is kept. A mesh already under the budget is only

@@ -11,6 +11,8 @@
 # perspective turntable) of scripts/bench/mesh-render.sh's 50k-triangle mesh
 # on the CUDA path, as a ratio against the CPU path on this machine (the
 # anchor), both through build/tests/tools/render-fps.
+# Decimation (issue 16): the CUDA rounds engine on the blob's N=256
+# extraction against the same engine on the CPU cores.
 set -uo pipefail
 build=${1:-build}
 bench=$build/tests/tools/cuda_bench
@@ -46,6 +48,31 @@ if [ -x "$rfps" ]; then
     fi
 else
     echo '{"bench":"mesh-render","skipped":"build/tests/tools/render-fps not built"}'
+fi
+# decimation (issue 16): the benchmark blob's N=256 extraction (378k
+# triangles) to 50000 on the GPU (backend_decimate) against the rounds
+# engine on all the CPU cores, decimation alone (tests/tools/decbench), best
+# of REPEATS after a warm-up; the same bytes are make check-gpu's business.
+dbench=$build/tests/tools/decbench
+if [ -x "$dbench" ] && [ -x "$build/tests/tools/mkfield" ]; then
+    dtmp=$(mktemp -d)
+    (
+        cd "$dtmp" || exit 1
+        export ORFEAS_CACHE_DIR="$dtmp/cache"
+        "$build/tests/tools/mkfield" blob blob.png 512 > recs &&
+            "$build/bin/mesh-refine" --no-cache -q --stage refined --refined-resolution 256 --format ply --out m < recs >/dev/null &&
+            "$dbench" time m/blob.ply 50000 cuda 1 >/dev/null 2>&1
+        g=$("$dbench" time m/blob.ply 50000 cuda "$reps" 2>&1)
+        c=$("$dbench" time m/blob.ply 50000 rounds "$reps" 2>&1)
+        if jq -e . <<<"$g" >/dev/null 2>&1 && jq -e . <<<"$c" >/dev/null 2>&1; then
+            jq -nc --argjson g "$g" --argjson c "$c" '{bench: "decimate", triangles_in: $g.triangles_in,
+                triangles: $g.triangles, rounds: $g.rounds, cuda_ms_best: $g.ms_min, cpu_ms_best: $c.ms_min,
+                cpu_threads: $c.threads, cuda_vs_cpu: ($c.ms_min / $g.ms_min), target_ms: 15}'
+        else
+            printf '{"bench":"decimate","error":"decbench failed","cuda":"%s","cpu":"%s"}\n' "${g//\"/}" "${c//\"/}"
+        fi
+    )
+    rm -rf "$dtmp"
 fi
 if python3 -c 'import skimage, numpy' 2>/dev/null; then
     python3 - <<'PY'

@@ -7,6 +7,7 @@
  * decimate works on the positions alone, as mesh-refine's final stage does
  * (normals, UVs and colours come after it there; with them the collapses
  * keep an endpoint instead of placing the vertex). */
+#include <meshoptimizer.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -67,12 +68,26 @@ int main(int argc, char **argv)
         double t0 = units_now_ms();
         int rc;
         if (decimate) {
-            decimate_opts o;
-            decimate_defaults(&o);
-            o.max_triangles = (uint32_t)arg;
-            o.method = strcmp(method, "meshopt") == 0 ? DECIMATE_MESHOPT : DECIMATE_QEM;
-            decimate_report rep;
-            rc = mesh_decimate(&out, &o, &rep, &e);
+            if (strcmp(method, "meshopt") == 0) {
+                /* meshoptimizer's own simplifier, for comparison (it keeps
+                 * no manifoldness), then the same reordering */
+                size_t n = (size_t)out.ntris * 3;
+                unsigned *idx = malloc((n ? n : 1) * sizeof *idx);
+                if (!idx)
+                    return 1;
+                n = meshopt_simplify(idx, out.idx, n, out.pos, out.nverts, 3 * sizeof(float), (size_t)arg * 3, 1.0f, 0,
+                                     NULL);
+                memcpy(out.idx, idx, n * sizeof *idx);
+                free(idx);
+                out.ntris = (uint32_t)(n / 3);
+                rc = mesh_optimize_order(&out, &e);
+            } else {
+                decimate_opts o;
+                decimate_defaults(&o);
+                o.max_triangles = (uint32_t)arg;
+                decimate_report rep;
+                rc = mesh_decimate(&out, &o, &rep, &e);
+            }
         } else {
             rc = mesh_smooth_taubin(&out, arg, SMOOTH_LAMBDA, SMOOTH_MU, &e);
         }

@@ -8,7 +8,10 @@
  * picture is the CPU picture byte for byte (texture, vertex colours,
  * computed normals, perspective and ortho, a sheet of a non-square size,
  * transparent and translucent backgrounds, coincident triangles), and its
- * out-of-memory falls back to the same picture.
+ * out-of-memory falls back to the same picture. Decimation: the CPU's bytes
+ * and report on the shapes' extractions, a bumpy sphere (to a count and to
+ * an error bound) and a coloured one (endpoint placement); its
+ * out-of-memory falls back to the CPU.
  *
  * Without a device (or in a build without CUDA) every check prints as a TAP
  * skip with the reason; with ORFEAS_REQUIRE_GPU=1 the missing device is a
@@ -20,6 +23,7 @@
 
 #include "backend.h"
 #include "check.h"
+#include "decimate.h"
 #include "cuda_shapes.h"
 #include "mt.h"
 #include "render.h"
@@ -385,6 +389,106 @@ static void parity_render_all(const orf_field *disc)
     mesh_free(&coin);
 }
 
+/* ---- decimation ---------------------------------------------------------------- */
+
+static int copy_mesh(const orf_mesh *src, orf_mesh *dst)
+{
+    orf_err e;
+    int attrs = (src->nrm ? MESH_NORMALS : 0) | (src->uv ? MESH_UVS : 0) | (src->col ? MESH_COLORS : 0);
+    if (mesh_alloc(dst, src->nverts, src->ntris, attrs, &e) < 0)
+        return -1;
+    memcpy(dst->pos, src->pos, (size_t)src->nverts * 12);
+    memcpy(dst->idx, src->idx, (size_t)src->ntris * 12);
+    if (src->nrm)
+        memcpy(dst->nrm, src->nrm, (size_t)src->nverts * 12);
+    if (src->uv)
+        memcpy(dst->uv, src->uv, (size_t)src->nverts * 8);
+    if (src->col)
+        memcpy(dst->col, src->col, (size_t)src->nverts * 4);
+    return 0;
+}
+
+/* backend_decimate on the GPU against mesh_decimate: the same bytes
+ * (triangles, positions, attributes) and the same report. */
+static void parity_decimate(const char *name, const orf_mesh *src, uint32_t target, float max_error)
+{
+    orf_mesh ref, m;
+    orf_err e;
+    backend_facts f;
+    decimate_opts o;
+    decimate_report rr, rg;
+    memset(&rg, 0, sizeof rg);
+    decimate_defaults(&o);
+    o.max_triangles = target;
+    o.max_error = max_error;
+    copy_mesh(src, &ref);
+    copy_mesh(src, &m);
+    int rc0 = mesh_decimate(&ref, &o, &rr, &e);
+    int rc = skip_reason ? -1 : backend_decimate(&gpu, &m, &o, &rg, &f, &e);
+    int same = rc == 0 && rc0 == 0 && ran_on_gpu(&f) && m.nverts == ref.nverts && m.ntris == ref.ntris &&
+               memcmp(m.idx, ref.idx, (size_t)m.ntris * 12) == 0 && memcmp(m.pos, ref.pos, (size_t)m.nverts * 12) == 0 &&
+               (!ref.col || memcmp(m.col, ref.col, (size_t)m.nverts * 4) == 0);
+    PCHECK(same, "parity decimate %s: %u -> %u triangles, the CPU's bytes on cuda", name, src->ntris, ref.ntris);
+    PCHECK(rc == 0 && rg.error == rr.error && rg.rounds == rr.rounds && rg.edges_priced == rr.edges_priced &&
+               rg.edges_tested == rr.edges_tested && rg.target_met == rr.target_met,
+           "parity decimate %s: the same report (error %.6g, %u rounds, %llu priced, %llu tested)", name,
+           (double)rr.error, rr.rounds, (unsigned long long)rr.edges_priced, (unsigned long long)rr.edges_tested);
+    mesh_free(&m);
+    mesh_free(&ref);
+}
+
+static void parity_decimate_all(const orf_field *fld, int nfld)
+{
+    orf_backend cpu = {.kind = BACKEND_CPU};
+    orf_err e;
+    for (int s = 0; s < nfld; s++) {
+        orf_mesh x;
+        memset(&x, 0, sizeof x);
+        if (backend_extract(&cpu, &fld[s], 160, &x, NULL, &e) == 0 && x.ntris > 1000) {
+            char name[64];
+            snprintf(name, sizeof name, "%s at 160", shape_names[s]);
+            parity_decimate(name, &x, x.ntris / 8, 0);
+        }
+        mesh_free(&x);
+    }
+    orf_mesh sph, col;
+    memset(&sph, 0, sizeof sph);
+    memset(&col, 0, sizeof col);
+    make_sphere(&sph, 240, 120, 0);
+    parity_decimate("bumpy sphere to 3000", &sph, 3000, 0);
+    parity_decimate("bumpy sphere to an error of 0.002", &sph, 0, 0.002f);
+    make_sphere(&col, 160, 80, MESH_COLORS);
+    parity_decimate("coloured sphere (endpoint placement) to 2000", &col, 2000, 0);
+
+    /* out of memory: the CPU redoes it */
+    orf_mesh ref, m;
+    decimate_opts o;
+    backend_facts f;
+    decimate_defaults(&o);
+    o.max_triangles = 3000;
+    copy_mesh(&sph, &ref);
+    copy_mesh(&sph, &m);
+    mesh_decimate(&ref, &o, NULL, &e);
+    int rc = -1;
+    unsigned long long live = 1;
+    if (!skip_reason) {
+#ifdef ORFEAS_CUDA
+        cuda_test_set_alloc_limit(1u << 16);
+        rc = backend_decimate(&gpu, &m, &o, NULL, &f, &e);
+        cuda_test_set_alloc_limit(0);
+        live = (unsigned long long)cuda_live_bytes();
+#endif
+    }
+    PCHECK(rc == 0 && strcmp(f.backend, "cpu") == 0 && strcmp(f.fallback, "cuda_oom") == 0 &&
+               m.ntris == ref.ntris && memcmp(m.idx, ref.idx, (size_t)m.ntris * 12) == 0,
+           "parity decimate oom: the CPU redoes it (backend cpu, fallback cuda_oom, the same mesh)");
+    PCHECK(live == 0, "parity decimate oom: the failed job freed all its device memory (%llu bytes held)", live);
+    mesh_free(&ref);
+    mesh_free(&m);
+    mesh_free(&sph);
+    mesh_free(&col);
+}
+
 int main(void)
 {
     if (!device_cuda_built())
@@ -407,6 +511,7 @@ int main(void)
     volume_free(&r);
     parity_oom(&fld[0]);
     parity_render_all(&fld[0]);
+    parity_decimate_all(fld, SHAPE_FIELDS);
     for (int s = 0; s < SHAPE_FIELDS; s++)
         field_free(&fld[s]);
     return check_done();
