@@ -72,8 +72,6 @@ typedef enum { DECIMATE_QEM = 0, DECIMATE_QEM_HEAP = 1 } decimate_method;
 typedef struct decimate_opts {
     uint32_t max_triangles; /* stop at or below this many triangles; 0: no count target */
     float max_error;        /* error bound in mesh units (see above); <= 0: no bound */
-    int lock_border;        /* ignored: open borders are always kept (left for callers
-                               that set it; it meant meshopt_SimplifyLockBorder) */
     decimate_method method; /* DECIMATE_QEM (default) or DECIMATE_QEM_HEAP */
     float min_normal_dot;   /* refuse a collapse turning a normal past this cosine;
                                0: default 0.5 */

@@ -38,6 +38,7 @@ cJSON *record_decimation(const refine_facts *f)
     cJSON_AddNumberToObject(d, "triangles_before", f->decimation.triangles_before);
     cJSON_AddNumberToObject(d, "error", f->decimation.error);
     cJSON_AddBoolToObject(d, "target_met", f->decimation.target_met);
+    cJSON_AddNumberToObject(d, "rounds", f->decimation.rounds);
     return d;
 }
 

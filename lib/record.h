@@ -21,7 +21,8 @@ cJSON *record_mesh(const char *object, const char *path, mesh_format format, uin
                    uint32_t triangles, int watertight, const float lo[3], const float hi[3]);
 
 /* The record's "decimation" object of a refine stage: {"target",
- * "triangles_before", "error" (model units), "target_met"}. NULL when f says
+ * "triangles_before", "error" (model units), "target_met", "rounds" (rounds
+ * of independent collapses run)}. NULL when f says
  * decimation did not run (no field to add). */
 cJSON *record_decimation(const refine_facts *f);
 

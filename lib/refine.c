@@ -94,6 +94,8 @@ int refine_load_field(orf_cache *c, const char *key, orf_field *fld, orf_err *e)
 /* Decimation to the budget, cache/fetch order, normals: the tail both entry
  * points share. lib/decimate.c's collapses keep a closed manifold mesh
  * closed and manifold and refuse folds, so its result is used as it is. */
+static void note_backend(refine_facts *f, const backend_facts *bf);
+
 static int finish(orf_mesh *m, const refine_params *p, refine_facts *f, orf_err *e)
 {
     double t0 = units_now_ms();
@@ -101,10 +103,12 @@ static int finish(orf_mesh *m, const refine_params *p, refine_facts *f, orf_err 
     decimate_defaults(&d);
     d.max_triangles = p->max_triangles;
     d.max_error = p->max_error;
-    /* open borders stay where they are: the silhouette of an open sheet */
-    d.lock_border = 1;
-    if (mesh_decimate(m, &d, &f->decimation, e) != 0)
+    /* the same rounds on the device when the backend has one (the same bytes) */
+    orf_backend cpu = {BACKEND_CPU, DEVICE_PRECISION_FP32, 0, 0};
+    backend_facts bf;
+    if (backend_decimate(p->backend ? p->backend : &cpu, m, &d, &f->decimation, &bf, e) != 0)
         return -1;
+    note_backend(f, &bf);
     f->decimated = 1;
     f->target = p->max_triangles;
     double t1 = units_now_ms();
