@@ -518,6 +518,9 @@ typedef struct stri {
     uint8_t level;
 } stri;
 
+/* boxes of a bucket tested together (bits of a mask) */
+#define LOCAL_MAX 64
+
 typedef struct grid {
     double org[3];
     double inv[MAX_LEVEL + 1]; /* cells per model unit at each level */
@@ -710,6 +713,54 @@ static int fan_kind(const orf_mesh *m, uint32_t v, const uint32_t *cs, uint32_t 
     return turns == 1 ? 2 : 1;
 }
 
+/* what the pair loop reads */
+typedef struct pair_ctx {
+    const orf_mesh *m;
+    const stri *tr;
+    const uint8_t *clear;
+    const uint64_t *keys;     /* hashed buckets: the entries' cells; NULL when dense */
+    const bucketing *bk;
+    const grid *g;
+} pair_ctx;
+
+/* Entries i (a resident) and j of bucket b, whose boxes touch: 1 when
+ * their triangles meet improperly and this bucket is where the pair is
+ * counted. */
+static int pair_step(const pair_ctx *c, size_t b, uint32_t i, uint32_t j, const uint32_t *sorted)
+{
+    if (c->keys && c->keys[j] != c->keys[i])
+        return 0;
+    uint32_t ti = sorted[i] & ~GUEST, tj = sorted[j] & ~GUEST;
+    const stri *si = c->tr + ti, *sj = c->tr + tj;
+    const uint32_t *ia = c->m->idx + 3 * (size_t)ti, *ib = c->m->idx + 3 * (size_t)tj;
+    /* neighbours through a clear vertex need no test (branch-free: the
+     * outcome of each comparison is hard to predict) */
+    unsigned eq = 0;
+    for (int x = 0; x < 3; x++)
+        for (int y = 0; y < 3; y++)
+            eq |= (unsigned)(ia[x] == ib[y]) << (3 * x + y);
+    if (eq) {
+        unsigned sx = (unsigned)((eq & 7u) != 0) | (unsigned)((eq >> 3 & 7u) != 0) << 1 |
+                      (unsigned)((eq >> 6 & 7u) != 0) << 2;
+        if (sx != 7u)
+            for (int x = 0; x < 3; x++)
+                if ((sx >> x & 1u) && c->clear[ia[x]])
+                    return 0;
+    }
+    /* once: in the cell holding the low corner of the overlap */
+    int L = si->level > sj->level ? si->level : sj->level;
+    uint32_t cell[3];
+    for (int k = 0; k < 3; k++)
+        cell[k] = cell_of(c->g, si->lo[k] > sj->lo[k] ? si->lo[k] : sj->lo[k], k, L);
+    uint64_t home = key_of(L, cell[0], cell[1], cell[2]);
+    if (c->keys ? home != c->keys[i] : bucket_of(c->bk, home) != b)
+        return 0;
+    const float *pos = c->m->pos;
+    const float *p[3] = {pos + 3 * (size_t)ia[0], pos + 3 * (size_t)ia[1], pos + 3 * (size_t)ia[2]};
+    const float *q[3] = {pos + 3 * (size_t)ib[0], pos + 3 * (size_t)ib[1], pos + 3 * (size_t)ib[2]};
+    return meet(p, ia, si->axis, q, ib, sj->axis);
+}
+
 int mesh_self_intersections(const orf_mesh *m, mesh_intersections *out, orf_err *e)
 {
     memset(out, 0, sizeof *out);
@@ -736,9 +787,11 @@ int mesh_self_intersections(const orf_mesh *m, mesh_intersections *out, orf_err 
         float ext = 0;
         int finite = 1;
         for (int k = 0; k < 3; k++) {
-            r->lo[k] = fminf(p[0][k], fminf(p[1][k], p[2][k]));
-            r->hi[k] = fmaxf(p[0][k], fmaxf(p[1][k], p[2][k]));
-            ext = fmaxf(ext, r->hi[k] - r->lo[k]);
+            float a = p[0][k], b = p[1][k], cc = p[2][k];
+            float lo = a < b ? a : b, hi = a < b ? b : a;
+            r->lo[k] = lo < cc ? lo : cc;
+            r->hi[k] = hi > cc ? hi : cc;
+            ext = r->hi[k] - r->lo[k] > ext ? r->hi[k] - r->lo[k] : ext;
             finite &= isfinite(p[0][k]) && isfinite(p[1][k]) && isfinite(p[2][k]);
         }
         int ax = finite && isfinite(ext) ? axis_of(p) : -1;
@@ -761,8 +814,8 @@ int mesh_self_intersections(const orf_mesh *m, mesh_intersections *out, orf_err 
     for (uint32_t t = 0; t < nt; t++)
         if (tr[t].axis >= 0)
             for (int k = 0; k < 3; k++) {
-                lo[k] = fminf(lo[k], tr[t].lo[k]);
-                hi[k] = fmaxf(hi[k], tr[t].hi[k]);
+                lo[k] = tr[t].lo[k] < lo[k] ? tr[t].lo[k] : lo[k];
+                hi[k] = tr[t].hi[k] > hi[k] ? tr[t].hi[k] : hi[k];
             }
     for (int k = 0; k < 3; k++) {
         g.org[k] = lo[k];
@@ -784,7 +837,7 @@ int mesh_self_intersections(const orf_mesh *m, mesh_intersections *out, orf_err 
             continue;
         float ext = 0;
         for (int k = 0; k < 3; k++)
-            ext = fmaxf(ext, tr[t].hi[k] - tr[t].lo[k]);
+            ext = tr[t].hi[k] - tr[t].lo[k] > ext ? tr[t].hi[k] - tr[t].lo[k] : ext;
         int L = 0;
         while (L < MAX_LEVEL && ldexp(c0, L) < (double)ext)
             L++;
@@ -936,44 +989,41 @@ int mesh_self_intersections(const orf_mesh *m, mesh_intersections *out, orf_err 
         goto oom;
     out->broken_fans = broken;
 
+    pair_ctx ctx = {m, tr, clear, keys, bk, &g};
     uint64_t found = 0;
 #pragma omp parallel for schedule(dynamic, 4096) reduction(+ : found) if (nent >= 60000)
     for (size_t b = 0; b < nb; b++) {
-        for (uint32_t i = bstart[b]; i < bstart[b + 1] && !(sorted[i] & GUEST); i++) {
-            uint32_t ti = sorted[i];
-            const stri *si = tr + ti;
-            const uint32_t *ia = m->idx + 3 * (size_t)ti;
-            for (uint32_t j = i + 1; j < bstart[b + 1]; j++) {
-                if (keys && keys[j] != keys[i])
-                    continue;
-                uint32_t tj = sorted[j] & ~GUEST;
-                const stri *sj = tr + tj;
-                if (!boxes_touch(si, sj))
-                    continue;
-                /* neighbours through a clear vertex need no test */
-                const uint32_t *ib = m->idx + 3 * (size_t)tj;
-                uint32_t shared = 0, sv[3] = {0, 0, 0};
-                for (int x = 0; x < 3; x++)
-                    for (int y = 0; y < 3; y++)
-                        if (ia[x] == ib[y]) {
-                            if (shared < 3)
-                                sv[shared] = ia[x];
-                            shared++;
-                        }
-                if ((shared == 1 && clear[sv[0]]) || (shared == 2 && (clear[sv[0]] || clear[sv[1]])))
-                    continue;
-                /* once: in the cell holding the low corner of the overlap */
-                int L = tr[ti].level > tr[tj].level ? tr[ti].level : tr[tj].level;
-                uint32_t c[3];
-                for (int k = 0; k < 3; k++)
-                    c[k] = cell_of(&g, fmaxf(si->lo[k], sj->lo[k]), k, L);
-                uint64_t home = key_of(L, c[0], c[1], c[2]);
-                if (keys ? home != keys[i] : bucket_of(bk, home) != b)
-                    continue;
-                const float *p[3] = {m->pos + 3 * (size_t)ia[0], m->pos + 3 * (size_t)ia[1], m->pos + 3 * (size_t)ia[2]};
-                const float *q[3] = {m->pos + 3 * (size_t)ib[0], m->pos + 3 * (size_t)ib[1], m->pos + 3 * (size_t)ib[2]};
-                found += (uint64_t)meet(p, ia, si->axis, q, ib, sj->axis);
+        uint32_t b0 = bstart[b], r = bstart[b + 1] - b0;
+        if (r < 2 || (sorted[b0] & GUEST))
+            continue;
+        /* the bucket's first LOCAL_MAX boxes side by side: a triangle's box
+         * tests against them are one branch-free pass making a bit mask,
+         * and only the touching pairs go on */
+        float bx[6][LOCAL_MAX];
+        uint32_t nloc = r < LOCAL_MAX ? r : LOCAL_MAX;
+        for (uint32_t i = 0; i < nloc; i++) {
+            const stri *t = tr + (sorted[b0 + i] & ~GUEST);
+            for (int k = 0; k < 3; k++) {
+                bx[k][i] = t->lo[k];
+                bx[3 + k][i] = t->hi[k];
             }
+        }
+        for (uint32_t i = 0; i < r && !(sorted[b0 + i] & GUEST); i++) {
+            const stri *si = tr + sorted[b0 + i];
+            uint64_t near = 0;
+            for (uint32_t j = i + 1; j < nloc; j++) {
+                int touch = (si->lo[0] <= bx[3][j]) & (bx[0][j] <= si->hi[0]) & (si->lo[1] <= bx[4][j]) &
+                            (bx[1][j] <= si->hi[1]) & (si->lo[2] <= bx[5][j]) & (bx[2][j] <= si->hi[2]);
+                near |= (uint64_t)touch << j;
+            }
+            while (near) {
+                uint32_t j = (uint32_t)__builtin_ctzll(near);
+                near &= near - 1;
+                found += (uint64_t)pair_step(&ctx, b, b0 + i, b0 + j, sorted);
+            }
+            for (uint32_t j = nloc > i + 1 ? nloc : i + 1; j < r; j++)
+                if (boxes_touch(si, tr + (sorted[b0 + j] & ~GUEST)))
+                    found += (uint64_t)pair_step(&ctx, b, b0 + i, b0 + j, sorted);
         }
     }
     out->pairs = found >= UINT32_MAX ? UINT32_MAX - 1 : (uint32_t)found;
