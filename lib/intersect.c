@@ -594,16 +594,14 @@ static uint32_t box_cells(const grid *g, const stri *t, int level, uint32_t c0[3
 /* scratch for one vertex's fan: the triangles' other corners a, b (each
  * triangle (v, a, b) counter-clockwise), an order by a, a mark each */
 typedef struct fan_scratch {
-    uint32_t *na, *nb, *ord;
+    uint32_t *na, *nb;
+    uint64_t *ord; /* (a << 32 | triangle), sorted, for large fans */
     uint8_t *seen;
 } fan_scratch;
 
-/* the key fan_ord_cmp sorts by (qsort has no context argument) */
-static _Thread_local const uint32_t *fan_sort_key;
-
-static int fan_ord_cmp(const void *x, const void *y)
+static int u64_cmp(const void *x, const void *y)
 {
-    uint32_t a = fan_sort_key[*(const uint32_t *)x], b = fan_sort_key[*(const uint32_t *)y];
+    uint64_t a = *(const uint64_t *)x, b = *(const uint64_t *)y;
     return (a > b) - (a < b);
 }
 
@@ -623,16 +621,16 @@ static long fan_find(const fan_scratch *f, uint32_t deg, uint32_t w)
     uint32_t lo = 0, hi = deg;
     while (lo < hi) {
         uint32_t mid = (lo + hi) / 2;
-        if (f->na[f->ord[mid]] < w)
+        if ((uint32_t)(f->ord[mid] >> 32) < w)
             lo = mid + 1;
         else
             hi = mid;
     }
-    if (lo == deg || f->na[f->ord[lo]] != w)
+    if (lo == deg || (uint32_t)(f->ord[lo] >> 32) != w)
         return -1;
-    if (lo + 1 < deg && f->na[f->ord[lo + 1]] == w)
+    if (lo + 1 < deg && (uint32_t)(f->ord[lo + 1] >> 32) == w)
         return -2;
-    return (long)f->ord[lo];
+    return (long)(uint32_t)f->ord[lo];
 }
 
 /* What the triangles at vertex v (corners cs[0..deg), deg >= 1) make:
@@ -672,9 +670,8 @@ static int fan_kind(const orf_mesh *m, uint32_t v, const uint32_t *cs, uint32_t 
         return 0;
     if (deg > 32) {
         for (uint32_t i = 0; i < deg; i++)
-            f->ord[i] = i;
-        fan_sort_key = f->na;
-        qsort(f->ord, deg, sizeof *f->ord, fan_ord_cmp);
+            f->ord[i] = (uint64_t)f->na[i] << 32 | i;
+        qsort(f->ord, deg, sizeof *f->ord, u64_cmp);
     }
     /* one cycle: from the first triangle, each next one starts where the
      * last ended, every triangle once, back to the first */

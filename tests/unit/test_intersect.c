@@ -243,6 +243,33 @@ int main(void)
         mesh_free(&m);
     }
     {
+        /* a double cone of 200-triangle fans (the large-fan path): fine;
+         * its base's centre moved up and aside cuts the upper cone */
+        int n = 200;
+        mesh_alloc(&m, (uint32_t)n + 2, 2 * (uint32_t)n, 0, &e);
+        for (int i = 0; i < n; i++) {
+            m.pos[3 * i] = cosf(6.2831853f * (float)i / (float)n);
+            m.pos[3 * i + 1] = sinf(6.2831853f * (float)i / (float)n);
+            m.pos[3 * i + 2] = 0;
+            uint32_t *t = m.idx + 6 * i;
+            t[0] = (uint32_t)i;
+            t[1] = (uint32_t)((i + 1) % n);
+            t[2] = (uint32_t)n;
+            t[3] = (uint32_t)((i + 1) % n);
+            t[4] = (uint32_t)i;
+            t[5] = (uint32_t)n + 1;
+        }
+        float apex[6] = {0, 0, 1, 0, 0, -1};
+        memcpy(m.pos + 3 * n, apex, sizeof apex);
+        CHECK(mesh_self_intersections(&m, &mi, &e) == 0 && mi.pairs == 0 && mi.broken_fans == 0,
+              "a double cone with 200-triangle fans: no pair, every fan closed");
+        m.pos[3 * n + 3] = 0.6f;
+        m.pos[3 * n + 5] = 0.8f;
+        CHECK(mesh_self_intersections(&m, &mi, &e) == 0 && mi.pairs > 0,
+              "its lower apex moved up and aside cuts the upper cone (%u pairs)", mi.pairs);
+        mesh_free(&m);
+    }
+    {
         /* a degenerate triangle and a NaN corner are counted, not paired */
         mesh_alloc(&m, 6, 2, 0, &e);
         float pos[18] = {0, 0, 0, 1, 1, 1, 2, 2, 2, 0, 0, 0, 1, 0, 0, NAN, 0, 0};
