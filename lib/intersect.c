@@ -993,26 +993,38 @@ int mesh_self_intersections(const orf_mesh *m, mesh_intersections *out, orf_err 
         uint32_t b0 = bstart[b], r = bstart[b + 1] - b0;
         if (r < 2 || (sorted[b0] & GUEST))
             continue;
-        /* the bucket's first LOCAL_MAX boxes side by side: a triangle's box
-         * tests against them are one branch-free pass making a bit mask,
-         * and only the touching pairs go on */
+        /* the bucket's first LOCAL_MAX boxes and corners side by side: a
+         * triangle's tests against them are one branch-free pass making a
+         * bit mask, and only the pairs that need it go on */
         float bx[6][LOCAL_MAX];
+        uint32_t bv[3][LOCAL_MAX];
         uint32_t nloc = r < LOCAL_MAX ? r : LOCAL_MAX;
         for (uint32_t i = 0; i < nloc; i++) {
-            const stri *t = tr + (sorted[b0 + i] & ~GUEST);
+            uint32_t t = sorted[b0 + i] & ~GUEST;
+            const stri *st = tr + t;
             for (int k = 0; k < 3; k++) {
-                bx[k][i] = t->lo[k];
-                bx[3 + k][i] = t->hi[k];
+                bx[k][i] = st->lo[k];
+                bx[3 + k][i] = st->hi[k];
+                bv[k][i] = m->idx[3 * (size_t)t + (size_t)k];
             }
         }
         for (uint32_t i = 0; i < r && !(sorted[b0 + i] & GUEST); i++) {
             const stri *si = tr + sorted[b0 + i];
-            uint64_t near = 0;
+            const uint32_t *ia = m->idx + 3 * (size_t)sorted[b0 + i];
+            uint64_t near = 0, nbr = 0;
             for (uint32_t j = i + 1; j < nloc; j++) {
                 int touch = (si->lo[0] <= bx[3][j]) & (bx[0][j] <= si->hi[0]) & (si->lo[1] <= bx[4][j]) &
                             (bx[1][j] <= si->hi[1]) & (si->lo[2] <= bx[5][j]) & (bx[2][j] <= si->hi[2]);
                 near |= (uint64_t)touch << j;
+                int share = 0;
+                for (int x = 0; x < 3; x++)
+                    share |= (bv[0][j] == ia[x]) | (bv[1][j] == ia[x]) | (bv[2][j] == ia[x]);
+                nbr |= (uint64_t)share << j;
             }
+            /* a triangle whose corners are all clear needs no test against
+             * any neighbour sharing a corner with it */
+            if (clear[ia[0]] & clear[ia[1]] & clear[ia[2]])
+                near &= ~nbr;
             while (near) {
                 uint32_t j = (uint32_t)__builtin_ctzll(near);
                 near &= near - 1;
