@@ -17,8 +17,7 @@
  * size). So after the iterations smooth_keep_size() gives every connected
  * piece back its size, the same rule on every backend:
  *   - a closed piece (every vertex interior) is scaled about its volume
- *     centroid to the volume it had: a tetrahedron comes back itself, a
- *     cube a rounded solid of the cube's volume;
+ *     centroid to the volume it had (a tetrahedron comes back itself);
  *   - an open piece is scaled about the mean of its boundary vertices so
  *     that the root mean square distance of its vertices from that mean is
  *     what it was (a rim in a plane stays in its plane);
@@ -28,10 +27,11 @@
  * a piece whose vertices moved, root mean square, by more than
  * SMOOTH_MAX_RESHAPE of their root mean square distance from the piece's
  * centre is given its input back: smoothing changed its shape, not its
- * noise (the cube above became a spindle of its volume along a diagonal;
- * it stays a cube). A tetrahedron is smoothed into itself. Noise on a
- * dense mesh moves it by a few per cent of that size at most (the marching
- * tetrahedra stages about 0.1%).
+ * noise (the cube above, scaled back to its volume, was a spindle along a
+ * diagonal, moved by 1.6 times its size; it stays a cube). Measured: the
+ * samples' marching-tetrahedra meshes move 0.5-0.9% of their size, a
+ * sphere with 5% radial noise 2.5%, icospheres of 80 to 5120 triangles
+ * under 1.6%, a 960-triangle UV sphere 4.8%.
  */
 #ifndef ORFEAS_SMOOTH_H
 #define ORFEAS_SMOOTH_H
