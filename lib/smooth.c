@@ -264,8 +264,8 @@ static uint32_t find_root(uint32_t *parent, uint32_t x)
 
 /* What one piece sums, before (0) and after (1) smoothing. */
 typedef struct piece {
-    double vol[2];      /* signed volume against the reference point */
-    double cen[2][3];   /* volume-weighted centroids (times 4 vol), against ref */
+    double vol[2];      /* six times the signed volume against the reference point */
+    double cen[2][3];   /* centroids times 4 vol[] (24 volume), against ref */
     double sum[2][3];   /* the anchor vertices' coordinates, summed */
     double sq[2];       /* squared distances of the vertices to their anchor mean */
     double ref[3];      /* the piece's first vertex, before */
@@ -335,9 +335,9 @@ int smooth_keep_size(orf_mesh *m, const float *before, const smooth_adjacency *a
             double v6 = r[0][0] * (r[1][1] * r[2][2] - r[1][2] * r[2][1]) -
                         r[0][1] * (r[1][0] * r[2][2] - r[1][2] * r[2][0]) +
                         r[0][2] * (r[1][0] * r[2][1] - r[1][1] * r[2][0]);
-            q->vol[s] += v6 / 6.0;
+            q->vol[s] += v6; /* six times the volume */
             for (int k = 0; k < 3; k++)
-                q->cen[s][k] += v6 / 6.0 * (r[0][k] + r[1][k] + r[2][k]);
+                q->cen[s][k] += v6 * (r[0][k] + r[1][k] + r[2][k]);
         }
     }
     /* anchors (every vertex of a closed piece, the boundary of an open one)

@@ -27,12 +27,20 @@
 
 #define SMOOTH_STRIDE 4
 
-ORF_HD void smooth_vertex_step(const float *in, float *out, const uint32_t *start,
+/* in and out never overlap (the passes ping-pong between two buffers) */
+#ifdef __CUDACC__
+#define SMOOTH_RESTRICT __restrict__
+#else
+#define SMOOTH_RESTRICT restrict
+#endif
+
+ORF_HD void smooth_vertex_step(const float *SMOOTH_RESTRICT in, float *SMOOTH_RESTRICT out,
+                               const uint32_t *start,
                                const uint32_t *count, const uint32_t *nbr, uint32_t v,
                                float factor)
 {
-    const float *p = in + SMOOTH_STRIDE * (uint64_t)v;
-    float *q = out + SMOOTH_STRIDE * (uint64_t)v;
+    const float *SMOOTH_RESTRICT p = in + SMOOTH_STRIDE * (uint64_t)v;
+    float *SMOOTH_RESTRICT q = out + SMOOTH_STRIDE * (uint64_t)v;
     uint32_t n = count[v];
     if (n == 0) {
         for (int c = 0; c < SMOOTH_STRIDE; c++)
