@@ -577,6 +577,7 @@ extern "C" int cuda_field_extract(const orf_field *fld, int n, int fp16, orf_mes
 
 /* ---- Taubin smoothing ------------------------------------------------------------ */
 
+/* one umbrella step a vertex: the step of hd/smooth_vertex.h, as smooth.c's loop */
 __global__ void k_smooth(const float *in, float *out, const uint32_t *start, const uint32_t *count,
                          const uint32_t *nbr, uint32_t nv, float factor)
 {
@@ -584,19 +585,20 @@ __global__ void k_smooth(const float *in, float *out, const uint32_t *start, con
     smooth_vertex_step(in, out, start, count, nbr, (uint32_t)v, factor);
 }
 
-static cudaError_t smooth_run(job &J, orf_mesh *m, const smooth_adjacency *a, int iterations,
-                              float lambda, float mu)
+/* The iterations on the device over the padded positions h (npad floats,
+ * hd/smooth_vertex.h's layout), read back into h. */
+static cudaError_t smooth_device(job &J, float *h, size_t npad, const smooth_adjacency *a, uint32_t nv,
+                                 int iterations, float lambda, float mu)
 {
-    uint32_t nv = m->nverts;
     size_t nnbr = a->start[nv];
     float *d_pos = nullptr, *d_tmp = nullptr;
     uint32_t *d_start = nullptr, *d_count = nullptr, *d_nbr = nullptr;
-    CK(job_alloc(J, &d_pos, (size_t)nv * 3));
-    CK(job_alloc(J, &d_tmp, (size_t)nv * 3));
+    CK(job_alloc(J, &d_pos, npad));
+    CK(job_alloc(J, &d_tmp, npad));
     CK(job_alloc(J, &d_start, (size_t)nv + 1));
     CK(job_alloc(J, &d_count, (size_t)nv));
     CK(job_alloc(J, &d_nbr, nnbr));
-    CK(cudaMemcpyAsync(d_pos, m->pos, (size_t)nv * 3 * sizeof(float), cudaMemcpyHostToDevice, J.stream));
+    CK(cudaMemcpyAsync(d_pos, h, npad * sizeof(float), cudaMemcpyHostToDevice, J.stream));
     CK(cudaMemcpyAsync(d_start, a->start, ((size_t)nv + 1) * sizeof(uint32_t), cudaMemcpyHostToDevice,
                        J.stream));
     CK(cudaMemcpyAsync(d_count, a->count, (size_t)nv * sizeof(uint32_t), cudaMemcpyHostToDevice,
@@ -610,20 +612,26 @@ static cudaError_t smooth_run(job &J, orf_mesh *m, const smooth_adjacency *a, in
         k_smooth<<<nb, THREADS, 0, J.stream>>>(d_tmp, d_pos, d_start, d_count, d_nbr, nv, mu);
         CK_LAUNCH("k_smooth (mu)");
     }
-    /* into a host buffer first, so m->pos is untouched if anything fails */
-    float *h = (float *)malloc((size_t)nv * 3 * sizeof(float));
+    CK(cudaMemcpyAsync(h, d_pos, npad * sizeof(float), cudaMemcpyDeviceToHost, J.stream));
+    CK(cudaStreamSynchronize(J.stream));
+    return cudaSuccess;
+}
+
+/* The iterations; m->pos is written only when everything succeeded. */
+static cudaError_t smooth_run(job &J, orf_mesh *m, const smooth_adjacency *a, int iterations,
+                              float lambda, float mu)
+{
+    uint32_t nv = m->nverts;
+    size_t npad = (size_t)nv * SMOOTH_STRIDE;
+    float *h = (float *)malloc(npad * sizeof(float));
     if (!h) {
-        J.where = "malloc (smoothed positions)";
+        J.where = "malloc (padded positions)";
         return cudaErrorMemoryAllocation;
     }
-    cudaError_t r = cudaMemcpyAsync(h, d_pos, (size_t)nv * 3 * sizeof(float), cudaMemcpyDeviceToHost,
-                                    J.stream);
+    smooth_pad(m->pos, nv, h);
+    cudaError_t r = smooth_device(J, h, npad, a, nv, iterations, lambda, mu);
     if (r == cudaSuccess)
-        r = cudaStreamSynchronize(J.stream);
-    if (r == cudaSuccess)
-        memcpy(m->pos, h, (size_t)nv * 3 * sizeof(float));
-    else
-        J.where = "copying the smoothed positions back";
+        smooth_unpad(h, nv, m->pos);
     free(h);
     return r;
 }
@@ -641,10 +649,21 @@ extern "C" int cuda_smooth_taubin(orf_mesh *m, int iterations, float lambda, flo
     smooth_adjacency a;
     if (smooth_adjacency_build(m, &a, e) < 0)
         return -1;
+    /* the input, for smooth_keep_size (host code, as on the CPU) */
+    float *before = (float *)malloc((size_t)m->nverts * 3 * sizeof(float));
+    if (!before) {
+        smooth_adjacency_free(&a);
+        return orf_fail(e, "too_large", "out of memory smoothing %u vertices", m->nverts);
+    }
+    memcpy(before, m->pos, (size_t)m->nverts * 3 * sizeof(float));
     job J;
     cudaError_t r = job_start(J);
     if (r == cudaSuccess)
         r = smooth_run(J, m, &a, iterations, lambda, mu);
+    int rc = job_end(J, r, "Taubin smoothing (CUDA)", stats, e);
+    if (rc == 0)
+        rc = smooth_keep_size(m, before, &a, NULL, e);
+    free(before);
     smooth_adjacency_free(&a);
-    return job_end(J, r, "Taubin smoothing (CUDA)", stats, e);
+    return rc;
 }

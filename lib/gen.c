@@ -5,8 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "alloc.h"
 #include "mt.h"
+#include "topology.h"
 #include "units.h"
 #include "volume.h"
 
@@ -99,60 +99,7 @@ int gen_field(const orf_image *img, const char *name, const gen_params *p, orf_f
 
 int gen_mesh_closed(const orf_mesh *m, int *closed, orf_err *e)
 {
-    *closed = 0;
-    size_t ne = (size_t)m->ntris * 3, nv = m->nverts;
-    if (ne == 0 || nv == 0)
-        return 0;
-    for (size_t i = 0; i < ne; i++)
-        if (m->idx[i] >= nv)
-            return 0;
-    /* the directed edges grouped by their first vertex (a counting sort):
-     * mesh-gen's meshes number vertices in scan order and their triangles
-     * use nearby ones, so the lists are read almost in order */
-    uint32_t *start = orf_zalloc(nv + 1, sizeof *start), *to = malloc(ne * sizeof *to);
-    if (!start || !to) {
-        free(start);
-        free(to);
-        return orf_fail(e, "too_large", "out of memory checking a mesh of %u triangles", m->ntris);
-    }
-    for (size_t i = 0; i < ne; i++)
-        start[m->idx[i] + 1]++;
-    for (size_t v = 0; v < nv; v++)
-        start[v + 1] += start[v];
-    for (size_t t = 0; t < m->ntris; t++)
-        for (int k = 0; k < 3; k++) {
-            uint32_t a = m->idx[3 * t + (size_t)k], b = m->idx[3 * t + (size_t)(k + 1) % 3];
-            to[start[a]++] = b;
-        }
-    /* start[v] now holds the end of v's list, which is where v + 1's begins */
-    int ok = 1;
-    for (size_t a = 0; a < nv && ok; a++) {
-        uint32_t s0 = a ? start[a - 1] : 0, s1 = start[a];
-        for (uint32_t i = s0; i < s1 && ok; i++) {
-            uint32_t b = to[i];
-            /* no degenerate corner, every directed edge once ... */
-            if (b == a)
-                ok = 0;
-            for (uint32_t j = s0; j < i && ok; j++)
-                if (to[j] == b)
-                    ok = 0;
-            /* ... and its reverse present: each undirected edge is then
-             * used exactly twice, in opposite directions */
-            uint32_t r0 = b ? start[b - 1] : 0, r1 = start[b];
-            int back = 0;
-            for (uint32_t j = r0; j < r1; j++)
-                if (to[j] == (uint32_t)a) {
-                    back = 1;
-                    break;
-                }
-            if (!back)
-                ok = 0;
-        }
-    }
-    free(start);
-    free(to);
-    *closed = ok;
-    return 0;
+    return mesh_watertight(m, closed, e);
 }
 
 int gen_stage(const orf_field *fld, gen_stage_id s, int resolution, orf_mesh *m, gen_facts *facts,

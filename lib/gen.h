@@ -68,11 +68,10 @@ int gen_mask(const orf_image *img, const char *name, const gen_params *p, orf_ma
 int gen_field_from_mask(const orf_mask *mask, const orf_image *img, const gen_params *p,
                         int max_side, orf_field *fld, gen_facts *facts, orf_err *e);
 
-/* Whether every edge of `m` is used by exactly two triangles in opposite
- * directions and no triangle repeats a corner (*closed = 1), in linear time
- * (directed edges grouped by first vertex): the "watertight" of a record. An
- * empty mesh, or one with an index out of range, is not closed. "too_large"
- * when memory runs out. */
+/* The record's "watertight" of `m` (*closed = 1): mesh_watertight() of
+ * topology.h, the one definition (closed, manifold, no self-intersection,
+ * no degenerate triangle). An empty mesh, or one with an index out of
+ * range, is not. "too_large" when memory runs out. */
 int gen_mesh_closed(const orf_mesh *m, int *closed, orf_err *e);
 
 /* Cut stage `s` from `fld` at `resolution` cells along the longer image side

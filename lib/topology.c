@@ -6,7 +6,8 @@
  * corners at v joined through shared edges are v's fans (more than one: a
  * non-manifold vertex). Vertices are independent, so the pass runs on
  * OpenMP threads with integer sums: the same counts on any thread count.
- * Components use union-find over the triangles' vertices.
+ * Components use union-find over the triangles' vertices. Self-intersections
+ * and degenerate triangles come from intersect.c.
  */
 #include "topology.h"
 
@@ -15,6 +16,7 @@
 #include <string.h>
 
 #include "alloc.h"
+#include "intersect.h"
 
 static uint32_t uf_find(uint32_t *parent, uint32_t x)
 {
@@ -236,8 +238,18 @@ int mesh_topology(const orf_mesh *m, mesh_stats *s, orf_err *e)
             s->components++;
         }
     }
-    s->watertight = m->ntris > 0 && s->boundary_edges == 0 && s->nonmanifold_edges == 0 &&
-                    s->misoriented_edges == 0;
+    /* the search for self-intersections only where the rest holds */
+    if (s->boundary_edges == 0 && s->nonmanifold_edges == 0 && s->misoriented_edges == 0 &&
+        s->nonmanifold_vertices == 0) {
+        mesh_intersections mi;
+        if (mesh_self_intersections(m, &mi, e) != 0) {
+            rc = -1;
+            goto done;
+        }
+        s->self_intersections = mi.pairs;
+        s->degenerate_triangles = mi.degenerate;
+        s->watertight = mi.pairs == 0 && mi.degenerate == 0 && !mi.undecided;
+    }
     goto done;
 oom:
     rc = orf_fail(e, "too_large", "out of memory for the topology of %u triangles", m->ntris);
@@ -247,6 +259,85 @@ done:
     free(vparent);
     free(flag);
     return rc;
+}
+
+/* ---- watertight alone ---------------------------------------------------- */
+
+/* Every edge used by exactly two triangles in opposite directions and no
+ * triangle repeating a corner, in linear time: directed edges grouped by
+ * their first vertex (a counting sort; meshes from mt_extract number
+ * vertices in scan order and their triangles use nearby ones, so the lists
+ * are read almost in order). */
+static int edges_closed(const orf_mesh *m, int *closed, orf_err *e)
+{
+    *closed = 0;
+    size_t ne = (size_t)m->ntris * 3, nv = m->nverts;
+    if (ne == 0 || nv == 0)
+        return 0;
+    for (size_t i = 0; i < ne; i++)
+        if (m->idx[i] >= nv)
+            return 0;
+    uint32_t *start = orf_zalloc(nv + 1, sizeof *start), *to = malloc(ne * sizeof *to);
+    if (!start || !to) {
+        free(start);
+        free(to);
+        return orf_fail(e, "too_large", "out of memory checking a mesh of %u triangles", m->ntris);
+    }
+    for (size_t i = 0; i < ne; i++)
+        start[m->idx[i] + 1]++;
+    for (size_t v = 0; v < nv; v++)
+        start[v + 1] += start[v];
+    for (size_t t = 0; t < m->ntris; t++)
+        for (int k = 0; k < 3; k++) {
+            uint32_t a = m->idx[3 * t + (size_t)k], b = m->idx[3 * t + (size_t)(k + 1) % 3];
+            to[start[a]++] = b;
+        }
+    /* start[v] now holds the end of v's list, which is where v + 1's begins */
+    int ok = 1;
+    for (size_t a = 0; a < nv && ok; a++) {
+        uint32_t s0 = a ? start[a - 1] : 0, s1 = start[a];
+        for (uint32_t i = s0; i < s1 && ok; i++) {
+            uint32_t b = to[i];
+            /* no degenerate corner, every directed edge once ... */
+            if (b == a)
+                ok = 0;
+            for (uint32_t j = s0; j < i && ok; j++)
+                if (to[j] == b)
+                    ok = 0;
+            /* ... and its reverse present: each undirected edge is then
+             * used exactly twice, in opposite directions */
+            uint32_t r0 = b ? start[b - 1] : 0, r1 = start[b];
+            int back = 0;
+            for (uint32_t j = r0; j < r1; j++)
+                if (to[j] == (uint32_t)a) {
+                    back = 1;
+                    break;
+                }
+            if (!back)
+                ok = 0;
+        }
+    }
+    free(start);
+    free(to);
+    *closed = ok;
+    return 0;
+}
+
+int mesh_watertight(const orf_mesh *m, int *watertight, orf_err *e)
+{
+    *watertight = 0;
+    int closed;
+    if (edges_closed(m, &closed, e) != 0)
+        return -1;
+    if (!closed)
+        return 0;
+    mesh_intersections mi;
+    if (mesh_self_intersections(m, &mi, e) != 0)
+        return -1;
+    /* with every edge used twice, a vertex whose triangles are not one
+     * closed fan has several: mesh_topology's non-manifold vertex */
+    *watertight = mi.pairs == 0 && mi.degenerate == 0 && mi.broken_fans == 0 && !mi.undecided;
+    return 0;
 }
 
 /* ---- welding ----------------------------------------------------------- */

@@ -107,7 +107,7 @@ ORF_HD float half_round(float x)
  * of the edge: with the volume of volume.h at 256 cells (S about 0.002
  * model units near the surface) about 2.8e-4 of a cell per axis, at most
  * sqrt(3) times that in distance. The clamp of mt_edge_t to
- * [1e-3, 1 - 1e-3] cannot increase the distance. Returns 1 (the whole edge)
+ * [MT_EDGE_MARGIN, 1 - MT_EDGE_MARGIN] cannot increase the distance. Returns 1 (the whole edge)
  * when S is too small for the formula to say anything. */
 ORF_HD double half_edge_shift_bound(float a, float b)
 {

@@ -1,12 +1,79 @@
 /* Taubin smoothing: a noisy sphere gets rounder and keeps its volume; the
- * result does not depend on the thread count; boundaries stay put. */
+ * result does not depend on the thread count and is the shared per-vertex
+ * step's, bit for bit; boundaries stay put; coarse meshes (a cube, a
+ * tetrahedron) come out of mesh-refine's defaults their own size. */
 #include <math.h>
 #include <omp.h>
 #include <string.h>
 
 #include "check.h"
+#include "hd/smooth_vertex.h"
+#include "refine.h"
 #include "smooth.h"
 #include "testmesh.h"
+#include "topology.h"
+
+/* The +-h cube, 8 corners, 12 triangles (as an OBJ a user would write). */
+static void make_cube(orf_mesh *m, float h)
+{
+    static const uint32_t tri[36] = {0, 2, 1, 1, 2, 3, 4, 5, 6, 5, 7, 6, 0, 1, 4, 1, 5, 4,
+                                     2, 6, 3, 3, 6, 7, 0, 4, 2, 2, 4, 6, 1, 3, 5, 3, 7, 5};
+    mesh_alloc(m, 8, 12, 0, NULL);
+    for (uint32_t v = 0; v < 8; v++)
+        for (int k = 0; k < 3; k++)
+            m->pos[3 * v + (uint32_t)k] = (v >> k & 1) ? h : -h;
+    memcpy(m->idx, tri, sizeof tri);
+}
+
+/* The regular tetrahedron with corners at alternate corners of the +-h cube. */
+static void make_tetra(orf_mesh *m, float h)
+{
+    static const float c[12] = {1, 1, 1, 1, -1, -1, -1, 1, -1, -1, -1, 1};
+    static const uint32_t tri[12] = {0, 1, 2, 0, 3, 1, 0, 2, 3, 1, 3, 2};
+    mesh_alloc(m, 4, 4, 0, NULL);
+    for (int i = 0; i < 12; i++)
+        m->pos[i] = c[i] * h;
+    memcpy(m->idx, tri, sizeof tri);
+}
+
+/* Largest |coordinate - want| over the mesh's bounding box corners. */
+static double bbox_off(const orf_mesh *m, float lo, float hi)
+{
+    float a[3], b[3];
+    mesh_bbox(m, a, b);
+    double w = 0;
+    for (int k = 0; k < 3; k++) {
+        w = fmax(w, fabs((double)a[k] - lo));
+        w = fmax(w, fabs((double)b[k] - hi));
+    }
+    return w;
+}
+
+/* The CPU loop's reference: smooth_vertex_step called vertex by vertex on
+ * one thread, then smooth_keep_size, as mesh_smooth_taubin is specified. */
+static void reference_smooth(orf_mesh *m, int iterations)
+{
+    orf_err e;
+    smooth_adjacency a;
+    smooth_adjacency_build(m, &a, &e);
+    uint32_t nv = m->nverts;
+    float *p = malloc((size_t)nv * SMOOTH_STRIDE * sizeof *p), *t = malloc((size_t)nv * SMOOTH_STRIDE * sizeof *t);
+    float *before = malloc((size_t)nv * 3 * sizeof *before);
+    memcpy(before, m->pos, (size_t)nv * 3 * sizeof *before);
+    smooth_pad(m->pos, nv, p);
+    for (int it = 0; it < iterations; it++) {
+        for (uint32_t v = 0; v < nv; v++)
+            smooth_vertex_step(p, t, a.start, a.count, a.nbr, v, SMOOTH_LAMBDA);
+        for (uint32_t v = 0; v < nv; v++)
+            smooth_vertex_step(t, p, a.start, a.count, a.nbr, v, SMOOTH_MU);
+    }
+    smooth_unpad(p, nv, m->pos);
+    smooth_keep_size(m, before, &a, NULL, &e);
+    free(p);
+    free(t);
+    free(before);
+    smooth_adjacency_free(&a);
+}
 
 static void add_radial_noise(orf_mesh *m, double amplitude, uint64_t seed)
 {
@@ -146,5 +213,91 @@ int main(void)
     mesh_free(&noisy);
     mesh_free(&copy);
     mesh_free(&half);
+
+    /* One step definition: mesh_smooth_taubin (the CPU loop, on 1 and on 2
+     * threads: 163842 vertices run it in parallel) gives the bits of the
+     * shared per-vertex function called vertex by vertex. */
+    {
+        orf_mesh big, ref;
+        icosphere(&big, 7, 1.0f);
+        add_radial_noise(&big, 0.01, 777);
+        mesh_alloc(&ref, big.nverts, big.ntris, 0, NULL);
+        memcpy(ref.pos, big.pos, sizeof(float) * 3 * big.nverts);
+        memcpy(ref.idx, big.idx, sizeof(uint32_t) * 3 * big.ntris);
+        reference_smooth(&ref, SMOOTH_ITERATIONS);
+        int same = 1;
+        for (int th = 1; th <= 2; th++) {
+            orf_mesh c;
+            mesh_alloc(&c, big.nverts, big.ntris, 0, NULL);
+            memcpy(c.pos, big.pos, sizeof(float) * 3 * big.nverts);
+            memcpy(c.idx, big.idx, sizeof(uint32_t) * 3 * big.ntris);
+            omp_set_num_threads(th);
+            mesh_smooth_taubin(&c, SMOOTH_ITERATIONS, SMOOTH_LAMBDA, SMOOTH_MU, &e);
+            same &= memcmp(c.pos, ref.pos, sizeof(float) * 3 * big.nverts) == 0;
+            mesh_free(&c);
+        }
+        CHECK(same, "the CPU loop (1 and 2 threads) equals smooth_vertex_step vertex by vertex, bit for bit (%u vertices)",
+              big.nverts);
+        mesh_free(&big);
+        mesh_free(&ref);
+    }
+
+    /* Coarse meshes through mesh-refine's defaults (repair, 10 Taubin
+     * iterations): they keep their size. Before: a +-0.5 cube came back
+     * +-0.224, a tetrahedron at 1.4% of its size, both "watertight". */
+    {
+        refine_params q;
+        refine_params_default(&q);
+        refine_facts f;
+        orf_mesh c;
+        make_cube(&c, 0.5f);
+        CHECK(refine_from_mesh(&c, REFINE_REFINED, 0, &q, "cube.obj", &f, &e) == 0 && f.smooth == SMOOTH_ITERATIONS,
+              "a +-0.5 cube refines with the default smoothing");
+        CHECK(bbox_off(&c, -0.5f, 0.5f) < 1e-6 && fabs(f.stats.volume - 1.0) < 1e-6 && f.stats.watertight,
+              "the cube comes back +-0.5, volume 1 (bbox off by %.3g, volume %.6f)", bbox_off(&c, -0.5f, 0.5f),
+              f.stats.volume);
+        mesh_free(&c);
+        make_tetra(&c, 0.5f);
+        CHECK(refine_from_mesh(&c, REFINE_FINAL, 0, &q, "tetra.obj", &f, &e) == 0,
+              "a tetrahedron refines to the final stage");
+        CHECK(bbox_off(&c, -0.5f, 0.5f) < 1e-5 && fabs(f.stats.volume - 1.0 / 3.0) < 1e-5 && f.stats.watertight,
+              "the tetrahedron comes back its size: bbox off by %.3g, volume %.6f (1/3)", bbox_off(&c, -0.5f, 0.5f),
+              f.stats.volume);
+        mesh_free(&c);
+    }
+
+    /* The size rule piece by piece: a low-poly sphere keeps its volume
+     * (Taubin alone shrank it); a cube beside a dense sphere stays a cube
+     * while the sphere is smoothed. */
+    {
+        orf_mesh lp;
+        icosphere(&lp, 2, 1.0f);
+        edge_counts b0, b1;
+        edge_check(&lp, &b0);
+        CHECK(mesh_smooth_taubin(&lp, SMOOTH_ITERATIONS, SMOOTH_LAMBDA, SMOOTH_MU, &e) == 0, "a 320-triangle sphere smooths");
+        edge_check(&lp, &b1);
+        CHECK(fabs(b1.volume - b0.volume) < 1e-5 * b0.volume, "and keeps its volume: %.6f -> %.6f", b0.volume, b1.volume);
+        mesh_free(&lp);
+
+        orf_mesh two, cube;
+        icosphere(&two, 4, 1.0f);
+        add_radial_noise(&two, 0.02, 5);
+        double sd0 = radius_stddev(&two, NULL);
+        uint32_t nsph = two.nverts;
+        for (uint32_t v = 0; v < nsph; v++)
+            two.pos[3 * v] += 3.0f; /* beside the cube, not around it */
+        make_cube(&cube, 0.5f);
+        mesh_append(&two, &cube);
+        mesh_smooth_taubin(&two, SMOOTH_ITERATIONS, SMOOTH_LAMBDA, SMOOTH_MU, &e);
+        CHECK(memcmp(two.pos + 3 * nsph, cube.pos, sizeof(float) * 24) == 0,
+              "a cube beside a noisy sphere keeps its corners exactly");
+        for (uint32_t v = 0; v < nsph; v++)
+            two.pos[3 * v] -= 3.0f;
+        two.nverts = nsph;
+        double sd1 = radius_stddev(&two, NULL);
+        CHECK(sd1 * 2 < sd0, "while the sphere is smoothed: radius std-dev %.5f -> %.5f", sd0, sd1);
+        mesh_free(&two);
+        mesh_free(&cube);
+    }
     return check_done();
 }
