@@ -22,7 +22,7 @@ extern "C" {
 #include "cuda_backend.h"
 
 /* Device bytes all jobs of the process hold, and the test limit on them
- * (cuda_test_set_alloc_limit; 0: none). Defined in cuda_backend.cu. */
+ * (cuda_test_set_alloc_limit; 0: none). Defined in cuda_job.cu. */
 extern std::atomic<uint64_t> cuda_alloc_limit, cuda_alloc_live;
 
 #define JOB_MAX_ALLOC 16

@@ -16,7 +16,7 @@
  *
  * The job estimate (device_job_bytes) is what one mesh job holds on the card at
  * its peak, at a grid whose longest side has N cells (N = resolution). The
- * peak is the marching-tetrahedra phase of kernels/cuda_backend.cu (mt_run),
+ * peak is the marching-tetrahedra phase of kernels/cuda_mt.cu (mt_run),
  * counted from its allocations, over the points of volume_point_grid for a
  * square image whose solid is at most as deep as it is wide (inflate at
  * depth 1): P = (N+4)^2 (N+5) points (N cells and 4 more points an axis, an

@@ -52,7 +52,7 @@ int mt_extract(const orf_volume *v, orf_mesh *m, orf_err *e)
     uint64_t *tcount = calloc((size_t)nz + 1, sizeof *tcount);
     int rc = 0;
     if (!bits || !in || !base || !busy || !vcount || !tcount) {
-        rc = orf_fail(e, "too_large", "out of memory for marching cubes");
+        rc = orf_fail(e, "too_large", "out of memory for marching tetrahedra");
         goto done;
     }
     const float *f = v->f;
@@ -100,7 +100,7 @@ int mt_extract(const orf_volume *v, orf_mesh *m, orf_err *e)
     }
     uint64_t NV = vcount[nz], NT = tcount[nz];
     if (NV > UINT32_MAX - 1 || NT > UINT32_MAX / 3) {
-        rc = orf_fail(e, "too_large", "marching cubes would make %llu vertices",
+        rc = orf_fail(e, "too_large", "marching tetrahedra would make %llu vertices",
                       (unsigned long long)NV);
         goto done;
     }

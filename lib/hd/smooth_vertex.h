@@ -1,6 +1,6 @@
 /* hd/smooth_vertex.h - the per-vertex step of umbrella (uniform Laplacian)
  * smoothing: the one definition the CPU loop in smooth.c and the CUDA
- * kernel in kernels/cuda_backend.cu both call, so the two compute the same
+ * kernel in kernels/cuda_smooth.cu both call, so the two compute the same
  * bits (test_smooth compares the CPU loop with this function called vertex
  * by vertex; test_cuda_parity compares the CPU with the GPU).
  *
