@@ -1,3 +1,7 @@
+/* repair.c - mesh_repair's eight steps (repair.h lists them; the weld is
+ * topology.c's mesh_weld): degenerate and duplicate triangles, union-find
+ * for floaters, edges radix-sorted for a breadth-first orientation over
+ * shared edges, fan hole filling, unused vertices dropped. */
 #include "repair.h"
 
 #include <math.h>
