@@ -10,6 +10,7 @@
 
 #include "cache.h"
 #include "cli.h"
+#include "keyfilter.h"
 #include "params.h"
 #include "runner.h"
 #include "ndjson.h"
@@ -34,6 +35,7 @@ static const char usage[] =
     "  clear [--yes]                remove everything (--yes needed on a terminal)\n"
     "  key [--program P]            filter: add the request key to each request\n"
     "  lookup [--program P]         filter: a request that hits becomes its cached record\n"
+    "ccache's forms: -s (stats), -z (stats --zero), -C (clear), -M SIZE (config max-size SIZE)\n"
     "\n"
     "options (before or after the command):\n"
     "      --cache-dir DIR  the cache (else $ORFEAS_CACHE_DIR, $XDG_CACHE_HOME/orfeas,\n"
@@ -370,104 +372,6 @@ static int cmd_config(orf_cache *c, char **args, int nargs)
     return ORF_EXIT_OK;
 }
 
-/* Which program a request is for: --program, else mesh-refine for a request
- * with "mesh" or "field" and no "image", else mesh-gen. */
-static const param_table *program_of(const char *forced, const cJSON *req)
-{
-    if (forced)
-        return params_table(forced);
-    int has_image = cJSON_GetObjectItemCaseSensitive(req, "image") != NULL;
-    int refine = !has_image && (cJSON_GetObjectItemCaseSensitive(req, "mesh") ||
-                                cJSON_GetObjectItemCaseSensitive(req, "field"));
-    return refine ? &params_mesh_refine : &params_mesh_gen;
-}
-
-typedef struct filter {
-    cli_out out;
-    runner *run[2]; /* mesh-gen's, mesh-refine's */
-} filter;
-
-static int filter_emit(void *ctx, const cJSON *rec)
-{
-    return cli_emit(&((filter *)ctx)->out, rec);
-}
-
-/* key and lookup: read requests, write one record each (lookup: a request
- * all of whose stages the cache holds becomes their records). The keys and
- * the answers are the stage runner's: the programs' own. */
-static int cmd_filter(orf_cache *c, int lookup, const char *program)
-{
-    filter f;
-    memset(&f, 0, sizeof f);
-    f.out.prog = "dedup-cache";
-    f.out.quiet = quiet;
-    stage_opts flags;
-    params_defaults(&flags);
-    flags.backend = 1; /* keys and lookups never need a device */
-    orf_err e;
-    for (int i = 0; i < 2; i++) {
-        runner_config rc = {i ? &params_mesh_refine : &params_mesh_gen, &flags, c, lookup, 1, 0,
-                            filter_emit, NULL, &f};
-        if (!(f.run[i] = runner_new(&rc, &e))) {
-            cli_say("dedup-cache", quiet, "%s", e.message);
-            runner_free(f.run[0]);
-            return ORF_EXIT_IO;
-        }
-    }
-    ndjson_reader *rd = ndjson_reader_open(stdin, 0);
-    int status = ORF_EXIT_OK;
-    while (rd) {
-        cJSON *req = NULL;
-        int rc = ndjson_next(rd, "image", &req, &e);
-        if (rc == 0)
-            break;
-        if (rc < 0) {
-            cli_say("dedup-cache", quiet, "reading standard input: %s", e.message);
-            status = ORF_EXIT_IO;
-            break;
-        }
-        if (!req) {
-            if (runner_submit_error(f.run[0], NULL, ndjson_line(rd), &e) < 0)
-                break;
-            continue;
-        }
-        runner *r = f.run[program_of(program, req) == &params_mesh_refine];
-        if (lookup) {
-            /* a key given in the request is never trusted: it is recomputed */
-            if (runner_submit(r, req) < 0)
-                break;
-            continue;
-        }
-        char key[65];
-        if (runner_request_key(r, req, key, &e) < 0) {
-            const char *name = ndjson_get_string(req, "image");
-            if (!name)
-                name = ndjson_get_string(req, "mesh");
-            cli_say("dedup-cache", quiet, "%s%s%s", name ? name : "", name ? ": " : "", e.message);
-            cJSON *rec = ndjson_error_record(req, 0, &e);
-            cli_count_failure(&f.out, e.code);
-            cJSON_Delete(req);
-            if (cli_emit(&f.out, rec) < 0) {
-                cJSON_Delete(rec);
-                break;
-            }
-            cJSON_Delete(rec);
-            continue;
-        }
-        ndjson_set(req, "key", cJSON_CreateString(key));
-        int w = cli_emit(&f.out, req);
-        cJSON_Delete(req);
-        if (w < 0)
-            break;
-    }
-    ndjson_reader_close(rd);
-    for (int i = 0; i < 2; i++) {
-        status = cli_worse(status, runner_finish(f.run[i]));
-        runner_free(f.run[i]);
-    }
-    return cli_worse(status, f.out.status);
-}
-
 /* ---- main ------------------------------------------------------------------ */
 
 enum {
@@ -475,21 +379,33 @@ enum {
     OPT_REPAIR, OPT_YES, OPT_PROGRAM
 };
 
-/* Which subcommands each subcommand-only option belongs to. */
+/* The commands: their operands (at least, at most) and the options that are
+ * theirs alone, by long name (o: -o), each between spaces. */
 static const struct {
-    int opt;
     const char *name;
-    const char *cmds;
-} owned[] = {
-    {OPT_ZERO, "--zero", " stats "},
-    {OPT_MAX_AGE, "--max-age", " prune "},
-    {OPT_MAX_SIZE, "--max-size", " prune "},
-    {OPT_DRY_RUN, "--dry-run", " prune "},
-    {OPT_REPAIR, "--repair", " verify "},
-    {'o', "-o", " get "},
-    {OPT_YES, "--yes", " clear "},
-    {OPT_PROGRAM, "--program", " key lookup "},
+    int min, max;
+    const char *opts;
+} commands[] = {
+    {"stats", 0, 0, " zero "},   {"prune", 0, 0, " max-age max-size dry-run "},
+    {"verify", 0, 0, " repair "}, {"get", 1, 1, " o "},
+    {"put", 1, 1 << 30, ""},      {"rm", 1, 1 << 30, ""},
+    {"clear", 0, 0, " yes "},     {"config", 0, 2, ""},
+    {"key", 0, 0, " program "},   {"lookup", 0, 0, " program "},
 };
+
+/* ccache's habits where the meaning is the same: -s stats, -z stats --zero,
+ * -C clear, -M SIZE config max-size SIZE. */
+static int ccache_form(char **cmd, char c, char *seen)
+{
+    static char *const as[] = {"stats", "stats", "clear", "config"};
+    const char *forms = "szCM", *at = strchr(forms, c);
+    char *want = as[at - forms];
+    if (*cmd && strcmp(*cmd, want) != 0)
+        return cli_usage("dedup-cache", "-%c is ccache's form of '%s'; give one command", c, want);
+    *cmd = want;
+    *seen = c;
+    return 0;
+}
 
 int main(int argc, char **argv)
 {
@@ -510,19 +426,19 @@ int main(int argc, char **argv)
         {"program", required_argument, NULL, OPT_PROGRAM},
         {NULL, 0, NULL, 0},
     };
-    const char *dir = NULL, *outfile = NULL, *program = NULL;
+    const char *dir = NULL, *outfile = NULL, *program = NULL, *used[8];
+    char *cmd = NULL, *cap[2] = {"max-size", NULL};
     double ttl = -1;
-    int zero = 0, repair = 0, yes = 0;
+    int zero = 0, repair = 0, yes = 0, nused = 0;
     /* prune's limits: the cache's own (the one rule, cache.h) unless given */
     cache_prune_opts po = {.max_age = -1, .max_size = CACHE_PRUNE_CAP, .grace = -1};
-    int seen[sizeof owned / sizeof owned[0]] = {0};
     orf_err e;
-    int c;
+    int c, lx;
+    char cc = 0; /* the ccache form given */
     opterr = 0;
-    while ((c = getopt_long(argc, argv, ":hVqvo:", opts, NULL)) != -1) {
-        for (size_t i = 0; i < sizeof owned / sizeof owned[0]; i++)
-            if (owned[i].opt == c)
-                seen[i] = 1;
+    while ((c = getopt_long(argc, argv, ":hVqvo:szCM:", opts, &lx)) != -1) {
+        if (c == 'o' || c >= OPT_ZERO) /* a command's own option, checked below */
+            used[nused < 8 ? nused++ : 7] = c == 'o' ? "o" : opts[lx].name;
         switch (c) {
         case 'h': fputs(usage, stdout); return ORF_EXIT_OK;
         case 'V': printf("dedup-cache (orfeas) %s\n", ORFEAS_VERSION); return ORF_EXIT_OK;
@@ -532,6 +448,13 @@ int main(int argc, char **argv)
         case OPT_TTL:
             if (units_parse_duration(optarg, &ttl, &e) < 0)
                 return cli_usage("dedup-cache", "--ttl: %s", e.message);
+            break;
+        case 'z': zero = 1; /* fall through */
+        case 's': case 'C': case 'M':
+            if (ccache_form(&cmd, (char)c, &cc))
+                return ORF_EXIT_USAGE;
+            if (c == 'M')
+                cap[1] = optarg;
             break;
         case OPT_ZERO: zero = 1; break;
         case OPT_MAX_AGE:
@@ -555,38 +478,37 @@ int main(int argc, char **argv)
         default: return cli_usage("dedup-cache", "unknown option '%s'", argv[optind - 1]);
         }
     }
-    if (optind >= argc)
-        return cli_usage("dedup-cache", "%s", "no command given (stats, prune, verify, get, put, rm, clear, config, key, lookup)");
-    const char *cmd = argv[optind++];
     char **args = argv + optind;
     int nargs = argc - optind;
-    static const char *const cmds[] = {"stats", "prune", "verify", "get", "put", "rm", "clear", "config", "key", "lookup"};
-    int known = 0;
-    for (size_t i = 0; i < sizeof cmds / sizeof cmds[0]; i++)
-        known |= strcmp(cmd, cmds[i]) == 0;
-    if (!known)
+    if (cmd && nargs > 0 && !strcmp(cmd, "config"))
+        return cli_usage("dedup-cache", "-M takes its size and no command (or: dedup-cache config max-size %s)", cap[1]);
+    if (cmd && nargs > 0 && !strcmp(args[0], cmd))
+        args++, nargs--; /* -z stats */
+    if (cmd && !strcmp(cmd, "config"))
+        args = cap, nargs = 2;
+    else if (cmd && nargs > 0)
+        return cli_usage("dedup-cache", "-%c is ccache's form of '%s'; give one command, not '%s' too", cc, cmd, args[0]);
+    else if (!cmd && nargs > 0)
+        cmd = args[0], args++, nargs--;
+    if (!cmd)
+        return cli_usage("dedup-cache", "%s", "no command given (stats, prune, verify, get, put, rm, clear, config, key, lookup)");
+    size_t k = 0, ncmd = sizeof commands / sizeof commands[0];
+    while (k < ncmd && strcmp(cmd, commands[k].name))
+        k++;
+    if (k == ncmd)
         return cli_usage("dedup-cache", "unknown command '%s'", cmd);
-    char padded[32];
-    snprintf(padded, sizeof padded, " %s ", cmd);
-    for (size_t i = 0; i < sizeof owned / sizeof owned[0]; i++)
-        if (seen[i] && !strstr(owned[i].cmds, padded))
-            return cli_usage("dedup-cache", "%s is not an option of this command", owned[i].name);
-    int want_args = -1; /* -1 any, else exact; -2 at least one */
-    if (!strcmp(cmd, "get"))
-        want_args = 1;
-    else if (!strcmp(cmd, "put") || !strcmp(cmd, "rm"))
-        want_args = -2;
-    else if (!strcmp(cmd, "config"))
-        want_args = -3; /* 0, 1 or 2 */
-    else
-        want_args = 0;
-    if (want_args == -3 && nargs > 2)
-        return cli_usage("dedup-cache", "%s", "'config' takes at most a name and a value");
-    if ((want_args >= 0 && nargs != want_args) || (want_args == -2 && nargs < 1))
-        return cli_usage("dedup-cache", want_args == 0 ? "'%s' takes no arguments"
-                           : want_args == 1 ? "'%s' takes exactly one argument"
-                                            : "'%s' needs at least one argument",
-                           cmd);
+    for (int i = 0; i < nused; i++) {
+        char padded[32];
+        snprintf(padded, sizeof padded, " %s ", used[i]);
+        if (!strstr(commands[k].opts, padded))
+            return cli_usage("dedup-cache", "%s%s is not an option of '%s'", used[i][1] ? "--" : "-", used[i], cmd);
+    }
+    if (nargs > commands[k].max && commands[k].max == 0)
+        return cli_usage("dedup-cache", "'%s' takes no arguments", cmd);
+    if (nargs > commands[k].max || nargs < commands[k].min)
+        return cli_usage("dedup-cache", commands[k].min == commands[k].max ? "'%s' takes exactly one argument"
+                         : commands[k].min ? "'%s' needs at least one argument"
+                                           : "'%s' takes at most a name and a value", cmd);
 
     orf_cache *cache;
     if (cache_open(&cache, dir, ttl, &e) < 0) {
@@ -614,7 +536,7 @@ int main(int argc, char **argv)
     else if (!strcmp(cmd, "config"))
         status = cmd_config(cache, args, nargs);
     else
-        status = cmd_filter(cache, !strcmp(cmd, "lookup"), program);
+        status = keyfilter_run(cache, !strcmp(cmd, "lookup"), program, quiet);
     cli_progress_done(&out);
     cache_close(cache);
     return cli_worse(status, cli_finish(&out));

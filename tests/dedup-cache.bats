@@ -313,6 +313,30 @@ obj_path() { echo "$ORFEAS_CACHE_DIR/objects/${1:0:2}/${1:2}"; }
     echo "$output" | jq -e '.stores == 0 and .objects == 1 and .zeroed'
 }
 
+@test "ccache's forms: -s stats, -z stats --zero, -C clear, -M SIZE config max-size; with another command a usage error" {
+    printf 'abc' > a
+    dedup-cache put a >/dev/null
+    run dedup-cache -s
+    assert_success
+    echo "$output" | jq -e '.objects == 1 and .stores == 1 and (has("zeroed") | not)'
+    run dedup-cache -z
+    assert_success
+    echo "$output" | jq -e '.zeroed and .stores == 0'
+    run dedup-cache -M 3G
+    assert_success
+    echo "$output" | jq -e '.max_size == 3221225472'
+    [ "$(dedup-cache config max-size | jq .max_size)" -eq 3221225472 ]
+    run dedup-cache -M lots
+    assert_failure 64
+    run dedup-cache -s prune
+    assert_failure 64
+    assert_output --partial "-s is ccache's form of 'stats'"
+    run dedup-cache -C </dev/null
+    assert_success
+    echo "$output" | jq -e '.objects_removed == 1'
+    [ "$(dedup-cache stats | jq .objects)" -eq 0 ]
+}
+
 @test "prune: silent on success; -v and --dry-run print one summary; old entries and orphans go, recent stay" {
     printf 'old mesh' > old.glb; printf 'new mesh' > new.glb
     ko=$(dedup-cache put old.glb | jq -r .key)
