@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "alloc.h"
+#include "mix64.h"
 
 /* ---- exact arithmetic: floating-point expansions (Shewchuk 1997) ---------- */
 
@@ -541,16 +542,6 @@ static uint64_t key_of(int level, uint32_t x, uint32_t y, uint32_t z)
 {
     return (uint64_t)level << (3 * CELL_BITS) | (uint64_t)z << (2 * CELL_BITS) |
            (uint64_t)y << CELL_BITS | (uint64_t)x;
-}
-
-static uint64_t mix64(uint64_t h)
-{
-    h ^= h >> 33;
-    h *= 0xff51afd7ed558ccdULL;
-    h ^= h >> 33;
-    h *= 0xc4ceb9fe1a85ec53ULL;
-    h ^= h >> 33;
-    return h;
 }
 
 /* cells to buckets: every cell its own bucket, in level, z, y, x order,

@@ -1063,6 +1063,12 @@ static cJSON *stats_json(const mesh_stats *s)
     cJSON_AddNumberToObject(o, "components", s->components);
     cJSON_AddNumberToObject(o, "boundary_edges", s->boundary_edges);
     cJSON_AddNumberToObject(o, "nonmanifold_edges", s->nonmanifold_edges);
+    cJSON_AddNumberToObject(o, "nonmanifold_vertices", s->nonmanifold_vertices);
+    /* searched only when the edges are all used twice, in opposite directions */
+    if (s->self_intersections == UINT32_MAX)
+        cJSON_AddStringToObject(o, "self_intersections", "too many to test");
+    else
+        cJSON_AddNumberToObject(o, "self_intersections", s->self_intersections);
     cJSON_AddBoolToObject(o, "watertight", s->watertight);
     cJSON_AddNumberToObject(o, "volume", s->volume);
     cJSON_AddNumberToObject(o, "area", s->area);

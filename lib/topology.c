@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "alloc.h"
+#include "mix64.h"
 #include "intersect.h"
 
 static uint32_t uf_find(uint32_t *parent, uint32_t x)
@@ -341,16 +342,6 @@ int mesh_watertight(const orf_mesh *m, int *watertight, orf_err *e)
 }
 
 /* ---- welding ----------------------------------------------------------- */
-
-static uint64_t mix64(uint64_t h)
-{
-    h ^= h >> 33;
-    h *= 0xff51afd7ed558ccdULL;
-    h ^= h >> 33;
-    h *= 0xc4ceb9fe1a85ec53ULL;
-    h ^= h >> 33;
-    return h;
-}
 
 static uint32_t float_bits(float f)
 {

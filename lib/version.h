@@ -2,5 +2,5 @@
  * every cache request key (a new version never reads an old version's results). */
 #ifndef ORFEAS_VERSION_H
 #define ORFEAS_VERSION_H
-#define ORFEAS_VERSION "0.1.1"
+#define ORFEAS_VERSION "0.2.0"
 #endif
