@@ -5,6 +5,7 @@
 
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cli.h"
 #include "ndjson.h"
@@ -35,6 +36,11 @@ static int filter_emit(void *ctx, const cJSON *rec)
 
 int keyfilter_run(orf_cache *c, int lookup, const char *program, int quiet)
 {
+    if (isatty(STDIN_FILENO)) { /* as every program that reads requests */
+        fprintf(stderr, "dedup-cache: no input: pipe requests in (paths or JSON, one a line)\n"
+                        "dedup-cache: try 'dedup-cache --help'\n");
+        return ORF_EXIT_NOINPUT;
+    }
     filter f;
     memset(&f, 0, sizeof f);
     f.out.prog = "dedup-cache";

@@ -13,7 +13,8 @@
  * "mesh-refine" or NULL: mesh-refine for a request with "mesh" or "field"
  * and no "image", else mesh-gen) picks the parameter table. A bad line or
  * request becomes an error record. The exit status: 0, 1 when a record was
- * an error, 74 when stdin or stdout failed. Messages on stderr unless quiet. */
+ * an error, 66 when stdin is a terminal (nothing piped in), 74 when stdin or
+ * stdout failed. Messages on stderr unless quiet. */
 int keyfilter_run(orf_cache *c, int lookup, const char *program, int quiet);
 
 #endif

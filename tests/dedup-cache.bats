@@ -261,6 +261,15 @@ obj_path() { echo "$ORFEAS_CACHE_DIR/objects/${1:0:2}/${1:2}"; }
     echo "$output" | sed -n 4p | jq -e '.error.code == "bad_request"'
 }
 
+@test "key and lookup on a terminal with nothing piped in: exit 66 with a hint, as the other programs" {
+    command -v script >/dev/null || skip "needs script (util-linux) for a terminal"
+    for c in key lookup; do
+        run script -qec "dedup-cache --cache-dir '$ORFEAS_CACHE_DIR' $c; echo status=\$?" /dev/null
+        assert_output --partial "no input"
+        assert_output --partial "status=66"
+    done
+}
+
 @test "lookup: a hit becomes its cached record with cached:true, a miss passes unchanged" {
     printf 'image bytes' > cat.png
     printf 'other' > dog.png
