@@ -102,3 +102,18 @@ load test_helper
     assert_equal "$use" 1
     assert_file_exist "$root/include/cuda_runtime_api.h"
 }
+
+@test "objects are rebuilt when the flags change: -Werror after a plain build (make check after make demo)" {
+    b="$BATS_TEST_TMPDIR/b"
+    obj="$b/obj/lib/err.o"
+    run make -s --no-print-directory -C "$ROOT" BUILD="$b" CUDA=0 "$obj"
+    assert_success
+    # up to date with the same flags
+    run make -q --no-print-directory -C "$ROOT" BUILD="$b" CUDA=0 "$obj"
+    assert_success
+    # out of date once -Werror (or the sanitizers, or the optimisation) changes
+    run make -q --no-print-directory -C "$ROOT" BUILD="$b" CUDA=0 WERROR=1 "$obj"
+    assert_failure
+    run make -q --no-print-directory -C "$ROOT" BUILD="$b" CUDA=0 OPT="-O1 -g" "$obj"
+    assert_failure
+}
