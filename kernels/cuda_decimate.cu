@@ -640,8 +640,6 @@ extern "C" int cuda_mesh_decimate(orf_mesh *m, const decimate_opts *o, decimate_
 {
     if (stats)
         memset(stats, 0, sizeof *stats);
-    if (o->method != DECIMATE_QEM)
-        return mesh_decimate(m, o, r, e);
     run_ctx c = {stats, r};
     return decimate_with(m, o, r, engine_cuda, &c, e);
 }

@@ -28,8 +28,7 @@ extern "C" {
 /* mesh_decimate on the GPU: the same mesh (the collapses on the device, the
  * reordering on the host), the same report, the same errors; "cuda_oom"
  * (the caller may retry on the CPU) or "cuda_error" naming the call that
- * failed. Methods other than DECIMATE_QEM run on the CPU. m is unchanged on
- * failure. `stats` may be NULL. */
+ * failed. m is unchanged on failure. `stats` may be NULL. */
 int cuda_mesh_decimate(orf_mesh *m, const decimate_opts *o, decimate_report *r, cuda_job_stats *stats,
                        orf_err *e);
 

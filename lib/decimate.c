@@ -1,9 +1,8 @@
 /* decimate.c - mesh_decimate, the public entry of decimation (decimate.h):
  * checks the request, runs an engine, then reorders the result
- * (decimate_order.c). The engines: decimate_rounds.c (rounds of independent
- * collapses, the default; kernels/cuda_decimate.cu runs the same on the
- * GPU through decimate_with), decimate_qem.c + decimate_split.c (the
- * sequential heap QEM). */
+ * (decimate_order.c). The engine: decimate_rounds.c (rounds of independent
+ * collapses; kernels/cuda_decimate.cu runs the same on the GPU through
+ * decimate_with). */
 #include "decimate.h"
 
 #include <math.h>
@@ -23,16 +22,6 @@ static int engine_rounds(const orf_mesh *m, const decimate_opts *o, decimate_out
 {
     (void)ctx;
     if (decimate_rounds(m, o, o->max_triangles, out, rep) != 0)
-        return orf_fail(e, "too_large", "out of memory decimating %u triangles", m->ntris);
-    return 0;
-}
-
-static int engine_heap(const orf_mesh *m, const decimate_opts *o, decimate_out *out,
-                       decimate_report *rep, void *ctx, orf_err *e)
-{
-    (void)ctx;
-    (void)rep;
-    if (decimate_qem_heap(m, o, o->max_triangles, out) != 0)
         return orf_fail(e, "too_large", "out of memory decimating %u triangles", m->ntris);
     return 0;
 }
@@ -82,5 +71,5 @@ int decimate_with(orf_mesh *m, const decimate_opts *o, decimate_report *r, decim
 
 int mesh_decimate(orf_mesh *m, const decimate_opts *o, decimate_report *r, orf_err *e)
 {
-    return decimate_with(m, o, r, o->method == DECIMATE_QEM_HEAP ? engine_heap : engine_rounds, NULL, e);
+    return decimate_with(m, o, r, engine_rounds, NULL, e);
 }

@@ -24,7 +24,7 @@
  * result uses a subset of the input vertices and UVs, normals and colours
  * stay valid.
  *
- * DECIMATE_QEM (the default; lib/decimate_rounds.c, per-element steps in
+ * The engine (lib/decimate_rounds.c, per-element steps in
  * lib/hd/decimate_edge.h) collapses in rounds of independent collapses: each
  * round prices the edges that changed, lets in the cheapest (a quarter of
  * the priced edges, at most twice the collapses still needed: a ceiling
@@ -41,14 +41,16 @@
  * round takes only the cheapest collapses it needs, so a count target is
  * met exactly (or one under: a collapse removes two triangles).
  *
- * DECIMATE_QEM_HEAP keeps the sequential engine this one replaced (one
- * global heap of every vertex's cheapest edge, collapses in (cost, index)
- * order; 8 k-d pieces on threads, then a serial pass): on the CPU it is
- * faster on smooth extractions (scripts/bench/NOTES.md has the numbers) but
- * pathological on flat inputs (a 1M-triangle flat grid: 84 s), and CUDA
- * does not run it.
+ * It replaced, in 0.2.0, a sequential engine (one global heap of every
+ * vertex's cheapest edge; 8 k-d pieces on threads, then a serial pass),
+ * which did not win where it mattered: on two quiet cores the 378k-triangle
+ * blob to 50000 took 373 ms median with it and 372 ms with rounds (on one
+ * thread the same median, its best run 25% faster), its distances to the
+ * input were within 3% of the rounds' either way, a 1M-triangle flat grid
+ * took it 60-84 s (rounds: 2.0 s), and CUDA could not run it
+ * (scripts/bench/NOTES.md).
  *
- * The error (report and max_error) is a true bound in mesh units for both:
+ * The error (report and max_error) is a true bound in mesh units:
  * for every kept vertex, the square root of its quadric at its final
  * position, which is at least its largest distance to the plane of any
  * original triangle that was merged into it (the quadrics are unweighted
@@ -67,12 +69,9 @@
 
 #define DECIMATE_MAX_TRIANGLES 50000
 
-typedef enum { DECIMATE_QEM = 0, DECIMATE_QEM_HEAP = 1 } decimate_method;
-
 typedef struct decimate_opts {
     uint32_t max_triangles; /* stop at or below this many triangles; 0: no count target */
     float max_error;        /* error bound in mesh units (see above); <= 0: no bound */
-    decimate_method method; /* DECIMATE_QEM (default) or DECIMATE_QEM_HEAP */
     float min_normal_dot;   /* refuse a collapse turning a normal past this cosine;
                                0: default 0.5 */
     float min_quality;      /* refuse needles under this quality; 0: default 0.05 */
@@ -83,14 +82,14 @@ typedef struct decimate_report {
     uint32_t vertices_after, triangles_after;
     float error;    /* the largest error of a collapse made, in mesh units (see above) */
     int target_met; /* triangles_after <= max_triangles (1 when there is no count target) */
-    /* DECIMATE_QEM's work (0 for the heap): */
+    /* the engine's work: */
     uint32_t rounds;       /* rounds of collapses run */
     uint64_t edges_priced; /* half-edges priced, summed over the rounds */
     uint64_t edges_tested; /* edges put through the refusal rules, summed over the rounds */
 } decimate_report;
 
-/* Safe defaults: DECIMATE_MAX_TRIANGLES, no error bound, DECIMATE_QEM with
- * its default thresholds. */
+/* Safe defaults: DECIMATE_MAX_TRIANGLES, no error bound, the default
+ * thresholds. */
 void decimate_defaults(decimate_opts *o);
 
 /* Simplify m in place to at most o->max_triangles triangles, unless that

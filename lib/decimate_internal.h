@@ -39,10 +39,6 @@ int decimate_check_indices(const orf_mesh *m, orf_err *e);
  * m is unchanged on failure ("too_large"). */
 int decimate_reorder_into(orf_mesh *m, unsigned *idx, float *newpos, size_t n, orf_err *e);
 
-/* The sequential heap QEM (decimate_qem.c, decimate_split.c) to `target`
- * triangles (0: none) or o->max_error. -1 when memory runs out. */
-int decimate_qem_heap(const orf_mesh *m, const decimate_opts *o, uint32_t target, decimate_out *out);
-
 /* Decimation in rounds (decimate_rounds.c) to `target` triangles (0: none)
  * or o->max_error; fills rep's rounds and edges_* counts. -1 when memory
  * runs out or the mesh has 2^32 / 3 triangles or more. */

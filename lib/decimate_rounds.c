@@ -1,5 +1,5 @@
 /* decimate_rounds.c - decimation in parallel rounds of independent
- * collapses (DECIMATE_QEM, the default engine; decimate.h), on OpenMP
+ * collapses (the engine of decimate.h), on OpenMP
  * threads. Every step is a loop over triangles, half-edges or vertices that
  * calls the per-element code of hd/decimate_edge.h, the code the CUDA
  * kernels run (kernels/cuda_decimate.cu); what is left here is the host's

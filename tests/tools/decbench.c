@@ -2,9 +2,10 @@
  *
  *   decbench quality MESH TARGET METHOD [OUT.ply]
  *       decimate MESH's positions to TARGET triangles with METHOD (rounds:
- *       the default engine, DECIMATE_QEM; cuda: the same on the GPU through
- *       backend_decimate; heap: DECIMATE_QEM_HEAP, when the library has it;
- *       meshopt: meshopt_simplify itself) and print one JSON
+ *       the engine of mesh_decimate; cuda: the same on the GPU through
+ *       backend_decimate; meshopt: meshopt_simplify itself; "heap", the
+ *       engine before 0.2.0, is refused as unknown, and the scripts then
+ *       leave it out) and print one JSON
  *       line comparing the result with MESH: topology (mesh_topology:
  *       watertight, boundary, non-manifold edges and vertices), silhouette
  *       IoU seen along -z (1024 px over MESH's xy box), the share of edges
@@ -77,9 +78,7 @@ static int run(const char *method, orf_mesh *m, uint32_t target, decimate_report
     const char *md = getenv("DECBENCH_MIN_DOT");
     if (md)
         o.min_normal_dot = (float)atof(md);
-    if (strcmp(method, "heap") == 0)
-        o.method = DECIMATE_QEM_HEAP;
-    else if (strcmp(method, "rounds") != 0)
+    if (strcmp(method, "rounds") != 0)
         return orf_fail(e, "bad_request", "unknown method %s", method);
     return mesh_decimate(m, &o, rep, e);
 }
