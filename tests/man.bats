@@ -40,3 +40,18 @@ page_flags() { sed 's/\\-/-/g; s/\\f[BIRP]//g' "$1" | grep -oE -- '--[a-z][a-z0-
         fi
     done
 }
+
+@test "the README's commands use only flags their program's --help lists" {
+    names=()
+    for p in "$BUILD"/bin/* "$ROOT"/scripts/orfeas-batch "$ROOT"/scripts/orfeas-prune-cron; do
+        names+=("$(basename "$p")")
+    done
+    run python3 "$ROOT/tests/tools/readme_flags.py" "$ROOT/README.md" "${names[@]}"
+    assert_success
+    [ -n "$output" ] # the README shows flags: the parser found them
+    while read -r prog flag; do
+        exe="$BUILD/bin/$prog"
+        [ -x "$exe" ] || exe="$ROOT/scripts/$prog"
+        help_flags "$exe" | grep -qxF -- "$flag" || { echo "README: $prog $flag is not in $prog --help"; return 1; }
+    done <<< "$output"
+}
