@@ -116,6 +116,11 @@ typedef struct rounds {
     uint32_t *vstart;   /* nv + 1 */
     uint32_t *cursor;   /* nv + 1: counts, then fill cursors */
     uint32_t *vcorner;  /* 3 nt0 */
+    uint32_t *vcorner2; /* 3 nt0: the lists' next version (update_lists) */
+    uint32_t *mrg;      /* nv0 + 1: after a collapse, the removed vertex at the kept one,
+                           MRG_GONE at the removed one; DEC_DEAD elsewhere */
+    uint32_t *lost;     /* nv0 + 1: the corners a vertex lost to the round's collapses
+                           as the third vertex of a removed triangle; 0 between rounds */
     float *cost;        /* 3 nt0: each half-edge's price (dec_edge_price) */
     float *cost2;       /* 3 nt0: compaction target */
     uint64_t *vmin[2];  /* nv each: the passes' minima (DEC_NO_KEY between rounds) */
@@ -147,6 +152,9 @@ static void rounds_free(rounds *r)
     free(r->vstart);
     free(r->cursor);
     free(r->vcorner);
+    free(r->vcorner2);
+    free(r->mrg);
+    free(r->lost);
     free(r->cost);
     free(r->cost2);
     free(r->vmin[0]);
@@ -187,6 +195,66 @@ static void build_lists(rounds *r, int sorted)
         r->vcorner[__atomic_fetch_add(&r->cursor[m->idx[c]], 1u, __ATOMIC_RELAXED)] = c;
 }
 
+/* mrg's mark of a vertex removed by a collapse of the round */
+#define MRG_GONE (DEC_DEAD - 1)
+
+/* The corners of v's list (before the round's compaction) whose triangles
+ * live, with their new numbers, to out; their number. */
+static uint32_t live_corners(const rounds *r, uint32_t v, uint32_t *out)
+{
+    uint32_t n = 0;
+    for (uint32_t i = r->vstart[v]; i < r->vstart[v + 1]; i++) {
+        uint32_t c = r->vcorner[i], t = c / 3;
+        if (r->idx2[3 * (size_t)t] != DEC_DEAD)
+            out[n++] = 3 * r->kf[t] + (c - 3 * t);
+    }
+    return n;
+}
+
+/* The lists of the compacted triangles from the round's lists (called
+ * right after compact: idx2 holds the triangles before it, kf each one's
+ * new index): a vertex keeps its live corners, a kept vertex gains the
+ * removed one's (renamed by the collapse), a removed vertex has none. The
+ * same sets as build_lists, in another order (nothing reads a list in
+ * order), with no atomics and one read of the lists instead of two of
+ * every corner: the new lengths are known (a collapse removes two corners
+ * from each end and one from each third vertex, counted in `lost`). */
+static void update_lists(rounds *r)
+{
+    dec_mesh *m = &r->m;
+    uint32_t nv = m->nv;
+    uint32_t *cnt = r->cursor;
+    const uint32_t *vs = r->vstart;
+    int par = m->nt >= ROUNDS_PARALLEL_TRIS;
+#pragma omp parallel for schedule(static) if (par)
+    for (uint32_t v = 0; v < nv; v++) {
+        uint32_t x = r->mrg[v];
+        cnt[v] = x == MRG_GONE   ? 0
+                 : x == DEC_DEAD ? vs[v + 1] - vs[v] - r->lost[v]
+                                 : vs[v + 1] - vs[v] + vs[x + 1] - vs[x] - 4;
+    }
+    cnt[nv] = 0;
+    scan_u32(cnt, (size_t)nv + 1, par);
+#pragma omp parallel for schedule(static, 1024) if (par)
+    for (uint32_t v = 0; v < nv; v++) {
+        uint32_t x = r->mrg[v];
+        r->lost[v] = 0;
+        if (x == MRG_GONE)
+            continue;
+        uint32_t n = live_corners(r, v, r->vcorner2 + cnt[v]);
+        if (x != DEC_DEAD)
+            live_corners(r, x, r->vcorner2 + cnt[v] + n);
+    }
+    uint32_t *y = r->vstart;
+    r->vstart = cnt;
+    r->cursor = y;
+    y = r->vcorner;
+    r->vcorner = r->vcorner2;
+    r->vcorner2 = y;
+    m->vstart = r->vstart;
+    m->vcorner = r->vcorner;
+}
+
 /* Drop the dead triangles, keeping the order of the live ones (and their
  * half-edges' prices). */
 static void compact(rounds *r)
@@ -216,8 +284,9 @@ static void compact(rounds *r)
 
 /* Renumber the vertices the live triangles use 0.. in their order, dropping
  * the others, when they are under half of the arrays (so a round's work
- * follows the live mesh, not the input); the kept list follows. -1 when
- * memory runs out. */
+ * follows the live mesh, not the input); the kept list follows, the
+ * vertex->corner lists do not (build_lists). 1 when it renumbered, 0 when
+ * not, -1 when memory runs out. */
 static int compact_vertices(rounds *r, uint32_t nkept)
 {
     dec_mesh *m = &r->m;
@@ -225,7 +294,7 @@ static int compact_vertices(rounds *r, uint32_t nkept)
     if ((uint64_t)m->nt >= nv)
         return 0;
     int par = m->nt >= ROUNDS_PARALLEL_TRIS;
-    uint32_t *map = r->cursor; /* nv + 1 */
+    uint32_t *map = r->cursor; /* nv + 1; the lists are rebuilt after */
     memset(map, 0, ((size_t)nv + 1) * sizeof *map);
 #pragma omp parallel for schedule(static) if (par)
     for (uint32_t c = 0; c < n3; c++)
@@ -268,7 +337,7 @@ static int compact_vertices(rounds *r, uint32_t nkept)
     m->locked = locked;
     r->l2g = l2g;
     m->nv = nn;
-    return 0;
+    return 1;
 }
 
 /* Copy m, drop degenerate triangles (their vertices locked), compute the
@@ -287,6 +356,9 @@ static int rounds_init(rounds *r, const orf_mesh *in, const decimate_opts *o)
     r->vstart = malloc(v1 * sizeof *r->vstart);
     r->cursor = malloc(v1 * sizeof *r->cursor);
     r->vcorner = malloc(t1 * 3 * sizeof *r->vcorner);
+    r->vcorner2 = malloc(t1 * 3 * sizeof *r->vcorner2);
+    r->mrg = malloc(v1 * sizeof *r->mrg);
+    r->lost = orf_zalloc(v1, sizeof *r->lost);
     r->cost = malloc(t1 * 3 * sizeof *r->cost);
     r->cost2 = malloc(t1 * 3 * sizeof *r->cost2);
     r->vmin[0] = malloc(v1 * sizeof *r->vmin[0]);
@@ -301,12 +373,13 @@ static int rounds_init(rounds *r, const orf_mesh *in, const decimate_opts *o)
     r->kept = malloc(t1 * sizeof *r->kept);
     r->wkey = malloc(t1 * sizeof *r->wkey);
     if (!m->pos || !m->q || !m->idx || !r->locked || !r->idx2 || !r->vstart || !r->cursor ||
-        !r->vcorner || !r->cost || !r->cost2 || !r->vmin[0] || !r->vmin[1] || !r->near || !r->dirty || !r->cand ||
+        !r->vcorner || !r->vcorner2 || !r->mrg || !r->lost || !r->cost || !r->cost2 || !r->vmin[0] || !r->vmin[1] || !r->near || !r->dirty || !r->cand ||
         !r->st || !r->st2 || !r->kf || !r->win || !r->kept || !r->wkey)
         return -1;
     memcpy(m->pos, in->pos, (size_t)nv * 3 * sizeof *m->pos);
     memset(r->vmin[0], 0xFF, v1 * sizeof *r->vmin[0]);
     memset(r->vmin[1], 0xFF, v1 * sizeof *r->vmin[1]);
+    memset(r->mrg, 0xFF, v1 * sizeof *r->mrg);
     m->nv = nv;
     r->nv0 = nv;
     m->locked = r->locked;
@@ -466,6 +539,7 @@ int decimate_rounds(const orf_mesh *in, const decimate_opts *o, uint32_t target,
     dec_mesh *m = &r.m;
     double worst = 0;
     uint32_t round = 0, boost = 0, nkept = 0;
+    int stale = 0; /* the lists need build_lists (vertices were renumbered) */
     uint32_t hist[DEC_NO_BUCKET > DEC_HASH_BINS ? DEC_NO_BUCKET : DEC_HASH_BINS];
     uint64_t priced_total = 0, tested_total = 0;
     while (target == 0 || m->nt > target) {
@@ -480,7 +554,9 @@ int decimate_rounds(const orf_mesh *in, const decimate_opts *o, uint32_t target,
                 r.cost[c] = dec_edge_price(m, c);
             priced_total += 3 * (uint64_t)nt;
         } else {
-            build_lists(&r, 0);
+            if (stale)
+                build_lists(&r, 0);
+            stale = 0;
             uint64_t n = 0;
 #pragma omp parallel for schedule(dynamic, 256) if (par) reduction(+ : n)
             for (uint32_t i = 0; i < nkept; i++) {
@@ -623,8 +699,18 @@ int decimate_rounds(const orf_mesh *in, const decimate_opts *o, uint32_t target,
             r.kept[i] = DEC_DEAD;
             if (cut != DEC_NO_KEY && dec_edge_rank(c, r.cost[c], round - 1) > cut)
                 continue;
+            uint32_t a = m->idx[c], b = m->idx[dec_next(c)];
+            /* the third vertices of the edge's two triangles lose a corner */
+            for (uint32_t j = m->vstart[a]; j < m->vstart[a + 1]; j++) {
+                const uint32_t *tv = m->idx + 3 * (size_t)(m->vcorner[j] / 3);
+                if (dec_tri_has(tv, b))
+                    __atomic_fetch_add(&r.lost[tv[0] ^ tv[1] ^ tv[2] ^ a ^ b], 1u, __ATOMIC_RELAXED);
+            }
             double x = dec_edge_apply(m, c, &r.kept[i]);
             w = x > w ? x : w;
+            uint32_t rem = r.kept[i] == a ? b : a;
+            r.mrg[r.kept[i]] = rem;
+            r.mrg[rem] = MRG_GONE;
         }
         nkept = 0;
         for (uint32_t i = 0; i < nw; i++)
@@ -632,10 +718,19 @@ int decimate_rounds(const orf_mesh *in, const decimate_opts *o, uint32_t target,
                 r.kept[nkept++] = r.kept[i];
         worst = w > worst ? w : worst;
         compact(&r);
-        if (compact_vertices(&r, nkept) != 0) {
+        update_lists(&r);
+#pragma omp parallel for schedule(static) if (par)
+        for (uint32_t i = 0; i < nkept; i++) {
+            uint32_t k = r.kept[i];
+            r.mrg[r.mrg[k]] = DEC_DEAD;
+            r.mrg[k] = DEC_DEAD;
+        }
+        int cv = compact_vertices(&r, nkept);
+        if (cv < 0) {
             rounds_free(&r);
             return -1;
         }
+        stale = cv;
     }
     if (rep) {
         rep->rounds = round;

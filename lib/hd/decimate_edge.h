@@ -372,6 +372,17 @@ ORF_HD float dec_edge_price(const dec_mesh *m, uint32_t h)
  * half-edge is priced twice. */
 ORF_HD void dec_vertex_reprice(const dec_mesh *m, uint32_t v, float *cost)
 {
+#ifndef __CUDACC__
+    /* the neighbours' quadrics and positions, asked for all at once: each
+     * price waits on them otherwise, one neighbour after another (15% of
+     * this step on the CPU) */
+    for (uint32_t i = m->vstart[v]; i < m->vstart[v + 1]; i++) {
+        uint32_t w = m->idx[dec_next(m->vcorner[i])];
+        __builtin_prefetch(m->q + (uint64_t)DEC_QN * w);
+        __builtin_prefetch(m->q + (uint64_t)DEC_QN * w + DEC_QN - 1);
+        __builtin_prefetch(m->pos + 3 * (uint64_t)w);
+    }
+#endif
     for (uint32_t i = m->vstart[v]; i < m->vstart[v + 1]; i++) {
         uint32_t c = m->vcorner[i];
         cost[c] = dec_edge_price(m, c);
