@@ -581,14 +581,19 @@ ORF_HD uint8_t dec_vertex_locked(const dec_mesh *m, uint32_t v, uint8_t pre)
     if (pre || m->vstart[v + 1] - m->vstart[v] > DEC_MAX_VALENCE)
         return 1;
     uint32_t n = dec_ring(m, v, ring, 2 * DEC_MAX_VALENCE);
-    /* each neighbour in exactly two triangles of v: twice in the ring */
-    for (uint32_t i = 0; i < n; i++) {
-        uint32_t k = 0;
-        for (uint32_t j = 0; j < n; j++)
-            k += ring[j] == ring[i];
-        if (k != 2)
-            return 1;
+    /* each neighbour in exactly two triangles of v: twice in the ring, so
+     * sorted it is pairs of equal values, each pair unlike the next */
+    for (uint32_t i = 1; i < n; i++) {
+        uint32_t x = ring[i], j = i;
+        for (; j > 0 && ring[j - 1] > x; j--)
+            ring[j] = ring[j - 1];
+        ring[j] = x;
     }
+    if (n % 2)
+        return 1;
+    for (uint32_t i = 0; i < n; i += 2)
+        if (ring[i] != ring[i + 1] || (i + 2 < n && ring[i + 2] == ring[i]))
+            return 1;
     return 0;
 }
 
