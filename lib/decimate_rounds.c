@@ -302,10 +302,10 @@ static int compact_vertices(rounds *r, uint32_t nkept)
     uint32_t nn = scan_u32(map, nv, par);
     map[nv] = nn; /* used[v]: map[v + 1] > map[v] */
     size_t n1 = (size_t)nn + 1;
-    float *pos = malloc(n1 * 3 * sizeof *pos);
-    double *q = malloc(n1 * DEC_QN * sizeof *q);
+    float *pos = orf_malloc_big(n1 * 3, sizeof *pos);
+    double *q = orf_malloc_big(n1 * DEC_QN, sizeof *q);
     uint8_t *locked = malloc(n1);
-    uint32_t *l2g = malloc(n1 * sizeof *l2g);
+    uint32_t *l2g = orf_malloc_big(n1, sizeof *l2g);
     if (!pos || !q || !locked || !l2g) {
         free(pos);
         free(q);
@@ -348,30 +348,30 @@ static int rounds_init(rounds *r, const orf_mesh *in, const decimate_opts *o)
     uint32_t nv = in->nverts, nt = in->ntris;
     size_t v1 = (size_t)nv + 1, t1 = (size_t)nt + 1;
     dec_mesh *m = &r->m;
-    m->pos = malloc(v1 * 3 * sizeof *m->pos);
-    m->q = malloc(v1 * DEC_QN * sizeof *m->q);
-    m->idx = malloc(t1 * 3 * sizeof *m->idx);
+    m->pos = orf_malloc_big(v1 * 3, sizeof *m->pos);
+    m->q = orf_malloc_big(v1 * DEC_QN, sizeof *m->q);
+    m->idx = orf_malloc_big(t1 * 3, sizeof *m->idx);
     r->locked = orf_zalloc(v1, 1);
-    r->idx2 = malloc(t1 * 3 * sizeof *r->idx2);
-    r->vstart = malloc(v1 * sizeof *r->vstart);
-    r->cursor = malloc(v1 * sizeof *r->cursor);
-    r->vcorner = malloc(t1 * 3 * sizeof *r->vcorner);
-    r->vcorner2 = malloc(t1 * 3 * sizeof *r->vcorner2);
-    r->mrg = malloc(v1 * sizeof *r->mrg);
+    r->idx2 = orf_malloc_big(t1 * 3, sizeof *r->idx2);
+    r->vstart = orf_malloc_big(v1, sizeof *r->vstart);
+    r->cursor = orf_malloc_big(v1, sizeof *r->cursor);
+    r->vcorner = orf_malloc_big(t1 * 3, sizeof *r->vcorner);
+    r->vcorner2 = orf_malloc_big(t1 * 3, sizeof *r->vcorner2);
+    r->mrg = orf_malloc_big(v1, sizeof *r->mrg);
     r->lost = orf_zalloc(v1, sizeof *r->lost);
-    r->cost = malloc(t1 * 3 * sizeof *r->cost);
-    r->cost2 = malloc(t1 * 3 * sizeof *r->cost2);
-    r->vmin[0] = malloc(v1 * sizeof *r->vmin[0]);
-    r->vmin[1] = malloc(v1 * sizeof *r->vmin[1]);
+    r->cost = orf_malloc_big(t1 * 3, sizeof *r->cost);
+    r->cost2 = orf_malloc_big(t1 * 3, sizeof *r->cost2);
+    r->vmin[0] = orf_malloc_big(v1, sizeof *r->vmin[0]);
+    r->vmin[1] = orf_malloc_big(v1, sizeof *r->vmin[1]);
     r->near = orf_zalloc(v1, 1);
     r->dirty = orf_zalloc(v1, 1);
-    r->cand = malloc(t1 * 3 * sizeof *r->cand);
-    r->st = malloc(t1 * 3);
-    r->st2 = malloc(t1 * 3);
-    r->kf = malloc(t1 * 3 * sizeof *r->kf);
-    r->win = malloc(t1 * sizeof *r->win);
-    r->kept = malloc(t1 * sizeof *r->kept);
-    r->wkey = malloc(t1 * sizeof *r->wkey);
+    r->cand = orf_malloc_big(t1 * 3, sizeof *r->cand);
+    r->st = orf_malloc_big(t1 * 3, 1);
+    r->st2 = orf_malloc_big(t1 * 3, 1);
+    r->kf = orf_malloc_big(t1 * 3, sizeof *r->kf);
+    r->win = orf_malloc_big(t1, sizeof *r->win);
+    r->kept = orf_malloc_big(t1, sizeof *r->kept);
+    r->wkey = orf_malloc_big(t1, sizeof *r->wkey);
     if (!m->pos || !m->q || !m->idx || !r->locked || !r->idx2 || !r->vstart || !r->cursor ||
         !r->vcorner || !r->vcorner2 || !r->mrg || !r->lost || !r->cost || !r->cost2 || !r->vmin[0] || !r->vmin[1] || !r->near || !r->dirty || !r->cand ||
         !r->st || !r->st2 || !r->kf || !r->win || !r->kept || !r->wkey)
@@ -402,7 +402,7 @@ static int rounds_init(rounds *r, const orf_mesh *in, const decimate_opts *o)
     m->nt = live;
     build_lists(r, 1);
     int par = live >= ROUNDS_PARALLEL_TRIS;
-    double *planes = malloc(((size_t)live + 1) * 4 * sizeof *planes);
+    double *planes = orf_malloc_big(((size_t)live + 1) * 4, sizeof *planes);
     if (!planes)
         return -1;
 #pragma omp parallel if (par)

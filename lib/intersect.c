@@ -755,7 +755,7 @@ int mesh_self_intersections(const orf_mesh *m, mesh_intersections *out, orf_err 
     uint32_t nt = m->ntris, nv = m->nverts;
     if (nt == 0)
         return 0;
-    stri *tr = malloc((size_t)nt * sizeof *tr);
+    stri *tr = orf_malloc_big(nt, sizeof *tr);
     uint32_t *sorted = NULL, *bstart = NULL, *cstart = NULL, *corners = NULL;
     uint64_t *keys = NULL;
     uint8_t *clear = NULL;
@@ -866,10 +866,10 @@ int mesh_self_intersections(const orf_mesh *m, mesh_intersections *out, orf_err 
         while (nb < 2 * nent)
             nb *= 2;
     bk->mask = nb - 1;
-    sorted = malloc((nent + 1) * sizeof *sorted);
+    sorted = orf_malloc_big(nent + 1, sizeof *sorted);
     bstart = orf_zalloc(nb + 1, sizeof *bstart);
     if (!bk->dense)
-        keys = malloc((nent + 1) * sizeof *keys);
+        keys = orf_malloc_big(nent + 1, sizeof *keys);
     if (!sorted || !bstart || (!bk->dense && !keys))
         goto oom;
 
@@ -930,7 +930,7 @@ int mesh_self_intersections(const orf_mesh *m, mesh_intersections *out, orf_err 
 
     /* the fans: a vertex -> corner table, then each vertex's kind */
     cstart = orf_zalloc((size_t)nv + 1, sizeof *cstart);
-    corners = malloc((size_t)nt * 3 * sizeof *corners);
+    corners = orf_malloc_big((size_t)nt * 3, sizeof *corners);
     clear = malloc((size_t)nv + 1);
     if (!cstart || !corners || !clear)
         goto oom;

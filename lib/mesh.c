@@ -1,6 +1,7 @@
 /* mesh.c - the orf_mesh container: allocation, freeing, bounding box, triangle normals, validation (see mesh.h). */
 #include "mesh.h"
 
+#include "alloc.h"
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,7 +14,7 @@ static void *alloc_array(size_t count, size_t each, int *failed)
         *failed = 1;
         return NULL;
     }
-    void *p = malloc(count * each);
+    void *p = orf_malloc_big(count, each);
     if (!p)
         *failed = 1;
     return p;

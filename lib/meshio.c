@@ -3,6 +3,8 @@
  * and meshio_stl.c. */
 #include "meshio.h"
 
+#include "alloc.h"
+
 #include "atomic_file.h"
 #include "meshio_internal.h"
 #include "fsize.h"
@@ -39,6 +41,7 @@ static int mio_reserve(mio_buf *b, size_t more)
         b->failed = 1;
         return -1;
     }
+    orf_advise_huge(p + b->n, cap - b->n);
     b->p = p;
     b->cap = cap;
     return 0;

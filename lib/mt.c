@@ -44,9 +44,9 @@ int mt_extract(const orf_volume *v, orf_mesh *m, orf_err *e)
      * partial chunk always treated as busy */
     int nfull = (nx - 1) / MT_CHUNK, nch = (nx + MT_CHUNK - 1) / MT_CHUNK;
     size_t nrows = (size_t)ny * (size_t)nz;
-    uint8_t *bits = malloc(npts);
-    uint8_t *in = malloc(npts + 16);
-    uint32_t *base = malloc(npts * sizeof *base);
+    uint8_t *bits = orf_malloc_big(npts, 1);
+    uint8_t *in = orf_malloc_big(npts + 16, 1);
+    uint32_t *base = orf_malloc_big(npts, sizeof *base);
     uint8_t *busy = malloc(nrows * (size_t)nch);
     uint64_t *vcount = calloc((size_t)nz + 1, sizeof *vcount);
     uint64_t *tcount = calloc((size_t)nz + 1, sizeof *tcount);

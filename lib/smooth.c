@@ -107,7 +107,7 @@ int smooth_adjacency_build(const orf_mesh *m, smooth_adjacency *a, orf_err *e)
     a->nverts = nv;
     a->start = orf_zalloc((size_t)nv + 1, sizeof *a->start);
     a->count = orf_zalloc((size_t)nv + 1, sizeof *a->count);
-    a->nbr = malloc(((size_t)nt * 6 + 1) * sizeof *a->nbr);
+    a->nbr = orf_malloc_big((size_t)nt * 6 + 1, sizeof *a->nbr);
     a->kind = malloc((size_t)nv + 1);
     if (!a->start || !a->count || !a->nbr || !a->kind) {
         smooth_adjacency_free(a);
@@ -195,7 +195,7 @@ int mesh_smooth_taubin(orf_mesh *m, int iterations, float lambda, float mu, orf_
     size_t bytes = (size_t)nv * SMOOTH_STRIDE * sizeof(float);
     float *p4 = aligned_alloc(16, bytes);
     float *t4 = aligned_alloc(16, bytes);
-    float *before = malloc((size_t)nv * 3 * sizeof *before);
+    float *before = orf_malloc_big((size_t)nv * 3, sizeof *before);
     if (!p4 || !t4 || !before) {
         free(p4);
         free(t4);

@@ -1,6 +1,7 @@
 /* volume.c - sampling a field's signed function on a regular grid. */
 #include "volume.h"
 
+#include "alloc.h"
 #include "hd/mt_cell.h"
 
 #include <math.h>
@@ -175,7 +176,7 @@ int volume_sample(const orf_field *fld, int n, orf_volume *v, orf_err *e)
     volume_field_view view;
     if (volume_view_make(fld, &view) != 0)
         return orf_fail(e, "too_large", "out of memory for the field's view");
-    v->f = malloc(total * sizeof(float));
+    v->f = orf_malloc_big(total, sizeof(float));
     if (!v->f) {
         volume_view_free(&view);
         return orf_fail(e, "too_large", "out of memory for a volume of %zu points", total);
