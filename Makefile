@@ -270,7 +270,9 @@ $(BUILD)/tests/tools/libmock-nvml-min.so: $(MOCK_NVML_SRC)
 # array. `make check-gpu`: the parity suite (every stage on both backends; it
 # reports skips without a device, and fails then when ORFEAS_REQUIRE_GPU=1),
 # then the same under compute-sanitizer memcheck when that tool is found.
-# `make bench-gpu`: scripts/bench/gpu.sh. scripts/gpu-session runs both on a
+# `make bench-gpu`: scripts/bench/gpu.sh (kernels, render, decimation) and
+# scripts/bench/gpu-pipeline.sh (issue 17: stages per backend, first record,
+# batch images a second). scripts/gpu-session runs both on a
 # GPU machine and keeps the logs.
 override NVCCFLAGS += --fmad=false
 COMPUTE_SANITIZER ?= $(firstword $(shell command -v compute-sanitizer 2>/dev/null) $(wildcard $(CUDA_ROOT)/bin/compute-sanitizer))
@@ -279,3 +281,4 @@ check-gpu: all
 	$(if $(COMPUTE_SANITIZER),$(COMPUTE_SANITIZER) --tool memcheck --leak-check full --error-exitcode 1 $(BUILD)/tests/test_cuda_parity,@echo "check-gpu: compute-sanitizer not found, memcheck skipped")
 bench-gpu: all
 	scripts/bench/gpu.sh $(BUILD)
+	scripts/bench/gpu-pipeline.sh $(BUILD)
