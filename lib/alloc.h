@@ -12,6 +12,7 @@
 #ifndef ORFEAS_ALLOC_H
 #define ORFEAS_ALLOC_H
 
+#include <malloc.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -41,6 +42,20 @@ static inline void orf_advise_huge(void *p, size_t n)
 #endif
 }
 
+/* Such arrays are mappings of their own, unmapped when freed: glibc's
+ * malloc raises its mmap threshold (to 32 MiB) after the first large free,
+ * and then carves them from the heap, which keeps their huge pages after
+ * free and fragments around the alignment (six pictures in one mesh-gen:
+ * peak RSS 411 MB against 233 MB without huge pages). A fixed threshold
+ * keeps every array of 2 MiB or more a mapping; set once per process (once
+ * per file including this, which is the same). */
+static inline void orf_alloc_policy(void)
+{
+    static int done;
+    if (!__atomic_exchange_n(&done, 1, __ATOMIC_RELAXED))
+        (void)mallopt(M_MMAP_THRESHOLD, (int)ORF_HUGE_PAGE);
+}
+
 /* malloc(count * each), at least one byte; from 2 MiB on, aligned to and
  * rounded up to whole huge pages, advised (free() releases it as any
  * other). NULL on overflow or no memory. */
@@ -53,6 +68,7 @@ static inline void *orf_malloc_big(size_t count, size_t each)
         return malloc(n ? n : 1);
     if (n > SIZE_MAX - ORF_HUGE_PAGE)
         return NULL;
+    orf_alloc_policy();
     n = (n + ORF_HUGE_PAGE - 1) & ~(ORF_HUGE_PAGE - 1);
     void *p = aligned_alloc(ORF_HUGE_PAGE, n);
     orf_advise_huge(p, n);
