@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "alloc.h"
 #include "decimate.h"
 #include "decimate_internal.h"
 
@@ -23,8 +24,8 @@ int decimate_check_indices(const orf_mesh *m, orf_err *e)
  * for m->pos) are the positions to keep. Takes ownership of idx and newpos. */
 int decimate_reorder_into(orf_mesh *m, unsigned *idx, float *newpos, size_t n, orf_err *e)
 {
-    unsigned *cache = malloc((n ? n : 1) * sizeof *cache);
-    unsigned *remap = malloc(((size_t)m->nverts + 1) * sizeof *remap);
+    unsigned *cache = orf_malloc_big(n ? n : 1, sizeof *cache);
+    unsigned *remap = orf_malloc_big((size_t)m->nverts + 1, sizeof *remap);
     if (!cache || !remap) {
         free(cache);
         free(remap);
@@ -40,7 +41,7 @@ int decimate_reorder_into(orf_mesh *m, unsigned *idx, float *newpos, size_t n, o
     size_t unique = meshopt_optimizeVertexFetchRemap(remap, cache, n, m->nverts);
     /* Allocate everything first so that a failure leaves m untouched. */
     size_t u = unique ? unique : 1;
-    float *pos = malloc(u * 3 * sizeof *pos);
+    float *pos = orf_malloc_big(u * 3, sizeof *pos);
     float *nrm = m->nrm ? malloc(u * 3 * sizeof *nrm) : NULL;
     float *uv = m->uv ? malloc(u * 2 * sizeof *uv) : NULL;
     uint8_t *col = m->col ? malloc(u * 4) : NULL;

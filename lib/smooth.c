@@ -193,8 +193,8 @@ int mesh_smooth_taubin(orf_mesh *m, int iterations, float lambda, float mu, orf_
     /* padded positions (hd/smooth_vertex.h); two buffers, allocated once,
      * ping-ponged; the input kept for smooth_keep_size */
     size_t bytes = (size_t)nv * SMOOTH_STRIDE * sizeof(float);
-    float *p4 = aligned_alloc(16, bytes);
-    float *t4 = aligned_alloc(16, bytes);
+    float *p4 = orf_malloc_big(bytes, 1); /* 16-aligned (malloc) or 2 MiB */
+    float *t4 = orf_malloc_big(bytes, 1);
     float *before = orf_malloc_big((size_t)nv * 3, sizeof *before);
     if (!p4 || !t4 || !before) {
         free(p4);
