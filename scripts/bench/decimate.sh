@@ -9,7 +9,9 @@
 #     rounds engine on 2 threads; BENCH_SLOW=1 adds the heap QEM on the 1M
 #     grid and a 10M grid for the rounds engine (with its peak memory).
 # Times are the decimation alone (tests/tools/decbench time: read, checks
-# and copies outside the timing), reordering included.
+# and copies outside the timing), reordering included. The anchor is
+# meshopt_simplify (no manifold guarantees, free borders): each thread
+# count prints rounds' time as a multiple of its.
 set -euo pipefail
 build=$(cd "${1:-build}" && pwd)
 tmp=$(mktemp -d)
@@ -42,6 +44,10 @@ for t in $threads; do
         printf 'blob 378k -> 50000, %s thread(s): %-7s median %7.1f ms, best %7.1f ms (rounds %s)\n' "$t" "$mth" "$med" "$best" "$rounds"
         echo "$mth $med $best" >> "sum$t"
     done
+    jq -nr --rawfile s "sum$t" --arg t "$t" '
+      ($s | split("\n") | map(select(length > 0) | split(" "))) as $r |
+      ($r | map({key: .[0], value: {med: (.[1] | tonumber), best: (.[2] | tonumber)}}) | from_entries) as $x |
+      "  ratio rounds / meshopt_simplify (the anchor) on \($t) thread(s): median \($x.rounds.med / $x.meshopt.med * 100 | round / 100)x, best \($x.rounds.best / $x.meshopt.best * 100 | round / 100)x the anchor'"'"'s time"'
     if [ "${methods%% *}" = heap ]; then
         jq -nr --rawfile s "sum$t" --arg t "$t" '
           ($s | split("\n") | map(select(length > 0) | split(" "))) as $r |
