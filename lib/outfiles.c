@@ -12,36 +12,23 @@
 #include <sys/stat.h>
 
 #include "meshio.h"
+#include "strset.h"
 
-/* A set of strings with a 64-bit owner each: "D<dir>/<stem>" -> the source
- * that took the stem, "I<dev>:<ino>" -> an input. Open addressing. */
-typedef struct slot {
-    char *name;
-    uint64_t owner;
-} slot;
-
+/* The names of the run: "D<dir>/<stem>" -> the source that took the stem,
+ * "F<dir>/<name>" -> the source that claimed the file, "I<dev>:<ino>" -> an
+ * input (owner 0). */
 struct out_names {
     pthread_mutex_t lock;
-    slot *slots;
-    size_t cap, used;
+    strset *names;
 };
-
-static uint64_t hash_str(const char *s)
-{
-    uint64_t h = 1469598103934665603ull; /* FNV-1a */
-    for (; *s; s++)
-        h = (h ^ (unsigned char)*s) * 1099511628211ull;
-    return h;
-}
 
 out_names *out_names_new(void)
 {
     out_names *n = calloc(1, sizeof *n);
     if (!n)
         return NULL;
-    n->cap = 64;
-    n->slots = calloc(n->cap, sizeof *n->slots);
-    if (!n->slots) {
+    n->names = strset_new();
+    if (!n->names) {
         free(n);
         return NULL;
     }
@@ -53,46 +40,19 @@ void out_names_free(out_names *n)
 {
     if (!n)
         return;
-    for (size_t i = 0; i < n->cap; i++)
-        free(n->slots[i].name);
-    free(n->slots);
+    strset_free(n->names);
     pthread_mutex_destroy(&n->lock);
     free(n);
 }
 
-static slot *find(out_names *n, const char *name)
+/* Add `name` for `owner` when absent (locked); *owner_out: who holds it.
+ * -1 when out of memory. */
+static int take(out_names *n, const char *name, uint64_t owner, uint64_t *owner_out)
 {
-    size_t i = (size_t)hash_str(name) & (n->cap - 1);
-    while (n->slots[i].name && strcmp(n->slots[i].name, name) != 0)
-        i = (i + 1) & (n->cap - 1);
-    return &n->slots[i];
-}
-
-/* The slot of `name`, added with `owner` when absent; NULL when out of memory. */
-static slot *take(out_names *n, const char *name, uint64_t owner)
-{
-    if (2 * (n->used + 1) > n->cap) {
-        slot *old = n->slots;
-        size_t oldcap = n->cap;
-        slot *s = calloc(2 * oldcap, sizeof *s);
-        if (!s)
-            return NULL;
-        n->slots = s;
-        n->cap = 2 * oldcap;
-        for (size_t i = 0; i < oldcap; i++)
-            if (old[i].name)
-                *find(n, old[i].name) = old[i];
-        free(old);
-    }
-    slot *s = find(n, name);
-    if (!s->name) {
-        s->name = strdup(name);
-        if (!s->name)
-            return NULL;
-        s->owner = owner;
-        n->used++;
-    }
-    return s;
+    pthread_mutex_lock(&n->lock);
+    int r = strset_add(n->names, name, owner, owner_out);
+    pthread_mutex_unlock(&n->lock);
+    return r < 0 ? -1 : 0;
 }
 
 /* Who a source is: its device and inode when it exists, else its path. */
@@ -101,7 +61,7 @@ static uint64_t identity(const char *path)
     struct stat st;
     if (path && stat(path, &st) == 0)
         return ((uint64_t)st.st_dev << 40) ^ (uint64_t)st.st_ino ^ 0x8000000000000000ull;
-    return hash_str(path ? path : "") & 0x7fffffffffffffffull;
+    return strset_hash(path ? path : "") & 0x7fffffffffffffffull;
 }
 
 void out_note_input(out_names *n, const char *path)
@@ -112,9 +72,7 @@ void out_note_input(out_names *n, const char *path)
     char key[64];
     snprintf(key, sizeof key, "I%llu:%llu", (unsigned long long)st.st_dev,
              (unsigned long long)st.st_ino);
-    pthread_mutex_lock(&n->lock);
-    take(n, key, 0);
-    pthread_mutex_unlock(&n->lock);
+    take(n, key, 0, NULL);
 }
 
 /* 1 when `path` is a file the run read as an input. */
@@ -127,7 +85,7 @@ static int is_input(out_names *n, const char *path)
     snprintf(key, sizeof key, "I%llu:%llu", (unsigned long long)st.st_dev,
              (unsigned long long)st.st_ino);
     pthread_mutex_lock(&n->lock);
-    int found = find(n, key)->name != NULL;
+    int found = strset_has(n->names, key);
     pthread_mutex_unlock(&n->lock);
     return found;
 }
@@ -152,21 +110,16 @@ int out_stem(out_names *n, const char *dir, const char *source, char *stem, size
     const char *tries[2] = {plain, base};
     int ntries = strcmp(plain, base) ? 2 : 1;
     char key[4400];
-    pthread_mutex_lock(&n->lock);
     for (int t = 0; t < ntries; t++) {
         snprintf(key, sizeof key, "D%s/%s", dir, tries[t]);
-        slot *s = take(n, key, me);
-        if (!s) {
-            pthread_mutex_unlock(&n->lock);
+        uint64_t owner;
+        if (take(n, key, me, &owner) != 0)
             return orf_fail(e, "too_large", "out of memory");
-        }
-        if (s->owner == me) {
-            pthread_mutex_unlock(&n->lock);
+        if (owner == me) {
             snprintf(stem, size, "%s", tries[t]);
             return 0;
         }
     }
-    pthread_mutex_unlock(&n->lock);
     return orf_fail(e, "out_collision",
                     "%s: its outputs in %s would replace those of another input of this run with "
                     "the same file name (%s): give it its own --out folder or rename it",
@@ -192,13 +145,10 @@ int out_claim(out_names *n, const char *dir, const char *name, const char *sourc
     char key[4400];
     snprintf(key, sizeof key, "F%s/%s", dir, name);
     uint64_t me = identity(source);
-    pthread_mutex_lock(&n->lock);
-    slot *s = take(n, key, me);
-    int mine = s && s->owner == me;
-    pthread_mutex_unlock(&n->lock);
-    if (!s)
+    uint64_t owner;
+    if (take(n, key, me, &owner) != 0)
         return orf_fail(e, "too_large", "out of memory");
-    if (!mine)
+    if (owner != me)
         return orf_fail(e, "out_collision",
                         "%s: %s/%s is the output of another input of this run: give each input its "
                         "own output file or folder",

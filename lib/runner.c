@@ -23,6 +23,7 @@
 #include "outfiles.h"
 #include "record.h"
 #include "refine.h"
+#include "strset.h"
 #include "texture.h"
 #include "units.h"
 
@@ -41,8 +42,7 @@ struct runner {
     int inflight;
     int stopped;
     int status;
-    char (*seen)[65]; /* field keys refined in this run (mesh-refine) */
-    size_t nseen, capseen;
+    strset *seen; /* the rough records refined in this run (mesh-refine): field and image */
 };
 
 struct job {
@@ -1112,27 +1112,22 @@ static int is_record(const cJSON *req)
            cJSON_IsNumber(cJSON_GetObjectItemCaseSensitive(req, "progress"));
 }
 
-/* 1 when the field was refined before in this run (then it is not again). */
-static int seen_before(runner *r, const char *fkey)
+/* 1 when this rough record (its field and its image: two images with the
+ * same pixels share a field, and each gets its meshes) was refined before
+ * in this run: the same record again is not refined again. */
+static int seen_before(runner *r, const char *fkey, const cJSON *req)
 {
+    const char *image = ndjson_get_string(req, "image");
+    size_t n = strlen(fkey) + (image ? strlen(image) : 0) + 2;
+    char *key = malloc(n);
+    if (!key)
+        return 0;
+    snprintf(key, n, "%s\t%s", fkey, image ? image : "");
     pthread_mutex_lock(&r->lock);
-    int seen = 0;
-    for (size_t i = 0; i < r->nseen && !seen; i++)
-        seen = strcmp(r->seen[i], fkey) == 0;
-    if (!seen) {
-        if (r->nseen == r->capseen) {
-            size_t cap = r->capseen ? 2 * r->capseen : 64;
-            void *p = realloc(r->seen, cap * sizeof *r->seen);
-            if (p) {
-                r->seen = p;
-                r->capseen = cap;
-            }
-        }
-        if (r->nseen < r->capseen)
-            snprintf(r->seen[r->nseen++], 65, "%s", fkey);
-    }
+    int added = strset_add(r->seen, key, 0, NULL);
     pthread_mutex_unlock(&r->lock);
-    return seen;
+    free(key);
+    return added == 0;
 }
 
 static void run_request(job *j)
@@ -1148,7 +1143,7 @@ static void run_request(job *j)
         const char *st = ndjson_get_string(req, "stage");
         const char *fkey = ndjson_get_string(req, "field");
         if (r->cfg.table == &params_mesh_refine && !strcmp(st, "rough") && fkey &&
-            cache_key_valid(fkey) && !seen_before(r, fkey))
+            cache_key_valid(fkey) && !seen_before(r, fkey, req))
             refine_chain(j, req, NULL);
         return;
     }
@@ -1328,8 +1323,9 @@ runner *runner_new(const runner_config *cfg, orf_err *e)
         free(r);
         return NULL;
     }
-    if (!(r->names = out_names_new())) {
+    if (!(r->names = out_names_new()) || !(r->seen = strset_new())) {
         orf_fail(e, "too_large", "out of memory");
+        out_names_free(r->names);
         free(r);
         return NULL;
     }
@@ -1344,7 +1340,7 @@ void runner_free(runner *r)
         return;
     runner_finish(r);
     out_names_free(r->names);
-    free(r->seen);
+    strset_free(r->seen);
     pthread_mutex_destroy(&r->lock);
     pthread_cond_destroy(&r->cond);
     free(r);

@@ -29,6 +29,23 @@ records() { "$TOOLS/mkfield" "$1" "$1.png" "${2:-192}"; }
         "$(echo "$output" | jq -r 'select(.stage=="final") | .mesh.triangles')"
 }
 
+@test "two images with the same pixels (one field) each get their refined and final meshes" {
+    cp "$ROOT/samples/star.png" a.png
+    cp "$ROOT/samples/star.png" b.png
+    mesh-gen -q a.png b.png > recs
+    # the two rough records name the same field, and only the image tells them apart
+    assert_equal "$(jq -r 'select(.stage=="rough") | .field' recs | sort -u | wc -l)" 1
+    for j in 1 2; do
+        rm -rf out
+        run --separate-stderr mesh-refine -q -j "$j" --out out < recs
+        assert_success
+        assert_equal "$(echo "$output" | jq -r 'select(.stage=="final") | .image' | sort | paste -sd,)" "a.png,b.png"
+        assert_file_exists out/a.glb
+        assert_file_exists out/b.glb
+        cmp out/a.glb out/b.glb
+    done
+}
+
 @test "--stage refined emits only the refined record" {
     records ring > recs
     run mesh-refine --stage refined < recs
