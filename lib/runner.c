@@ -1265,8 +1265,40 @@ static job *enqueue(runner *r, cJSON *req)
     return j;
 }
 
+/* Before a request runs, in input order: reserve the stem of its outputs
+ * in an out folder, so that when two inputs share a stem the later one in
+ * the input keeps its extension whichever finishes first (with --jobs the
+ * names followed the finishing order). Errors are left to the request's
+ * own run, which asks again and reports them. */
+static void reserve_outputs(runner *r, const cJSON *req)
+{
+    if (r->cfg.lookup_only || !cJSON_IsObject(req) ||
+        cJSON_GetObjectItemCaseSensitive(req, "error"))
+        return;
+    stage_opts o = r->flags;
+    orf_err e;
+    const char *src;
+    if (r->cfg.table == &params_mesh_gen) {
+        src = ndjson_get_string(req, "image");
+        if (is_record(req) || !src || params_apply(&params_mesh_gen, req, NULL, &o, &e) < 0)
+            return;
+    } else {
+        int gen_record = is_record(req);
+        const char *fkey = ndjson_get_string(req, "field"), *image = ndjson_get_string(req, "image");
+        if (gen_record && strcmp(ndjson_get_string(req, "stage"), "rough") != 0)
+            return;
+        src = gen_record || fkey ? (image ? image : fkey) : record_mesh_path(req);
+        if (!src || refine_opts(r, req, gen_record, &o, &e) < 0)
+            return;
+    }
+    char stem[300];
+    if (o.out && !out_is_file(o.out))
+        (void)out_stem(r->names, o.out, src, stem, sizeof stem, &e);
+}
+
 int runner_submit(runner *r, cJSON *req)
 {
+    reserve_outputs(r, req);
     job *j = enqueue(r, req);
     if (!j)
         return -1;

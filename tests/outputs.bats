@@ -17,6 +17,23 @@ load test_helper
     assert_equal "$(ls out2 | paste -sd' ')" "disc.rough.glb disc.voxel.glb"
 }
 
+@test "with --jobs the names follow the input's order, not the order the jobs finish in" {
+    # x.png is slow (a large picture), x.bmp quick (a small PNG under another
+    # extension): x.bmp finishes first, and x.png, first in the input, keeps the stem
+    "$TOOLS/mksample" noise x.png 2000
+    "$TOOLS/mksample" disc x.bmp 64
+    for run in 1 2; do
+        rm -rf out out2
+        run --separate-stderr mesh-gen -j 2 --out out x.png x.bmp
+        assert_success
+        assert_equal "$(jq -r 'select(.stage == "voxel") | "\(.image) \(.mesh.out)"' <<<"$output" | paste -sd,)" \
+            "x.png out/x.voxel.glb,x.bmp out/x.bmp.voxel.glb"
+        jq -c 'select(.stage == "rough")' <<<"$output" | mesh-refine -q -j 2 --stage refined --out out2 > refined
+        assert_equal "$(jq -r 'select(.stage == "refined") | "\(.image) \(.mesh.out)"' refined | paste -sd,)" \
+            "x.png out2/x.glb,x.bmp out2/x.bmp.glb"
+    done
+}
+
 @test "a third source with the same name is an out_collision record, never an overwrite" {
     mkdir a b
     "$TOOLS/meshtool" make cube a/cube.obj
