@@ -109,6 +109,38 @@ counts() {
     assert_file_not_exist out/broken.glb
 }
 
+@test "orfeas-batch: one pipeline per GPU (ORFEAS_BATCH_GPUS) makes the same files and fates as one per image" {
+    need_pipeline
+    three_images
+    "$TOOLS/mksample" grey in/disc.jpg 64
+    printf 'not a picture' >in/broken.png
+    # a mesh-gen ahead on the PATH that logs its device and images, then runs the real one
+    mkdir -p wrap
+    real=$(command -v mesh-gen)
+    printf '#!/bin/bash\necho "${CUDA_VISIBLE_DEVICES:-none} $#" >>"%s/gens"\nexec "%s" "$@"\n' "$PWD" "$real" >wrap/mesh-gen
+    chmod +x wrap/mesh-gen
+    run --separate-stderr env PATH="$PWD/wrap:$PATH" ORFEAS_BATCH_GPUS=2 CUDA_VISIBLE_DEVICES=3,5 \
+        "$ROOT/scripts/orfeas-batch" -j 4 in out
+    assert_failure 1
+    [[ "$stderr" == *"5 images: 4 done, 0 cached, 1 failed"* ]]
+    [[ "$stderr" == *"failed: in/broken.png (bad_image"* ]]
+    # two processes, one a GPU, each given its share of the images (-j 2 -q -- and the files)
+    assert_equal "$(cut -d' ' -f1 gens | sort | paste -sd,)" "3,5"
+    assert_equal "$(awk '{ n += $2 - 4 } END { print n }' gens)" 5
+    # the same outputs, byte for byte, as a pipeline per image
+    run --separate-stderr env ORFEAS_BATCH_GPUS=0 "$ROOT/scripts/orfeas-batch" -j 2 in out1
+    assert_failure 1
+    assert_equal "$(ls out | paste -sd' ')" "disc.glb disc.png.glb figure.glb silhouette.glb"
+    assert_equal "$(ls out1 | paste -sd' ')" "$(ls out | paste -sd' ')"
+    for f in out/*; do cmp "$f" "out1/${f#out/}"; done
+    # a second run is answered by the cache
+    run --separate-stderr env ORFEAS_BATCH_GPUS=2 "$ROOT/scripts/orfeas-batch" in out
+    [[ "$stderr" == *"5 images: 0 done, 4 cached, 1 failed"* ]]
+    run --separate-stderr env ORFEAS_BATCH_GPUS=two "$ROOT/scripts/orfeas-batch" in out
+    assert_failure 64
+    [[ "$stderr" == *"ORFEAS_BATCH_GPUS takes a number"* ]]
+}
+
 @test "orfeas-batch: shards share the work and a last run finds it all cached" {
     need_pipeline
     three_images
