@@ -1265,8 +1265,8 @@ static job *enqueue(runner *r, cJSON *req)
     return j;
 }
 
-/* Before a request runs, in input order: reserve the stem of its outputs
- * in an out folder, so that when two inputs share a stem the later one in
+/* Before a request runs, in input order: note its input file, and reserve
+ * the stem of its outputs in an out folder, so that when two inputs share a stem the later one in
  * the input keeps its extension whichever finishes first (with --jobs the
  * names followed the finishing order). Errors are left to the request's
  * own run, which asks again and reports them. */
@@ -1291,9 +1291,15 @@ static void reserve_outputs(runner *r, const cJSON *req)
         if (!src || refine_opts(r, req, gen_record, &o, &e) < 0)
             return;
     }
+    out_note_input(r->names, src);
     char stem[300];
     if (o.out && !out_is_file(o.out))
         (void)out_stem(r->names, o.out, src, stem, sizeof stem, &e);
+}
+
+void runner_note_input(runner *r, const char *path)
+{
+    out_note_input(r->names, path);
 }
 
 int runner_submit(runner *r, cJSON *req)

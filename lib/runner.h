@@ -69,6 +69,12 @@ typedef struct runner_config {
  * a --backend that is not there, "too_large") otherwise. */
 runner *runner_new(const runner_config *cfg, orf_err *e);
 
+/* Note that the run reads `path`, so that no output of the run is written
+ * over it: the programs note their command-line inputs before the first
+ * request runs (a request read later notes its own when it is read, which
+ * protects the inputs read before it, not those still to come). */
+void runner_note_input(runner *r, const char *path);
+
 /* Run one request or record (the runner takes it). 0 to go on, -1 when the
  * run stops (cfg.emit said so). With jobs > 1 it returns once a slot is free. */
 int runner_submit(runner *r, cJSON *req);

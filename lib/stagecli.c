@@ -182,6 +182,10 @@ int cli_prog_start(cli_prog *p, const char *name, const param_table *t, int argc
         }
         return cli_usage(name, "%s", e.message);
     }
+    /* every input named on the command line is safe from the first output on */
+    for (int i = optind; i < argc; i++)
+        if (strcmp(argv[i], "-") != 0)
+            runner_note_input(p->run, argv[i]);
     return -1;
 }
 

@@ -67,6 +67,21 @@ load test_helper
     cmp m.glb m0.glb
 }
 
+@test "an input named like another input's output is safe wherever it stands on the command line" {
+    # a picture (PNG bytes) named x.voxel.glb, after x.png whose voxel
+    # output would be x.voxel.glb: x.png's record fails, the picture stays
+    "$TOOLS/mksample" disc x.png 64
+    "$TOOLS/mksample" figure x.voxel.glb 64
+    cp x.voxel.glb orig
+    for j in 1 2; do
+        run --separate-stderr mesh-gen -j "$j" -o . x.png x.voxel.glb
+        assert_failure 1
+        jq -e -s 'map(select(.image == "x.png")) | .[0].error.code == "out_collision"' <<<"$output"
+        jq -e -s 'map(select(.image == "x.voxel.glb" and .stage == "rough")) | length == 1' <<<"$output"
+        cmp x.voxel.glb orig
+    done
+}
+
 @test "-o FILE writes that file, in its extension's format; with several inputs it is a usage error" {
     "$TOOLS/mksample" disc d.png 64
     "$TOOLS/meshtool" make cube c.stl
