@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 
 #include "hd/half_round.h"
 #include "mt.h"
@@ -152,6 +153,56 @@ int backend_cuda_simulated_oom(const orf_backend *b)
     return simulated_oom(b);
 }
 
+/* The CUDA stages of the process: how many run now, how many ended ever. */
+static pthread_mutex_t gate_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t gate_cond = PTHREAD_COND_INITIALIZER;
+static unsigned gate_running;
+static uint64_t gate_ended;
+
+int backend_cuda_retrying(backend_cuda_try attempt, void *ctx, int *tries, orf_err *e)
+{
+    int rc = -1;
+    for (int t = 1; t <= BACKEND_OOM_TRIES; t++) {
+        pthread_mutex_lock(&gate_lock);
+        gate_running++;
+        uint64_t before = gate_ended;
+        pthread_mutex_unlock(&gate_lock);
+        rc = attempt(ctx, e);
+        pthread_mutex_lock(&gate_lock);
+        gate_running--;
+        uint64_t seen = ++gate_ended;
+        unsigned others = gate_running;
+        pthread_cond_broadcast(&gate_cond);
+        if (tries)
+            *tries = t;
+        int again = rc != 0 && !strcmp(e->code, "cuda_oom") && t < BACKEND_OOM_TRIES;
+        if (again && seen - before == 1) {
+            /* nobody ended while it ran: wait for one that runs now */
+            if (others == 0) {
+                again = 0;
+            } else {
+                struct timespec until;
+                clock_gettime(CLOCK_REALTIME, &until);
+                until.tv_sec += BACKEND_OOM_WAIT_MS / 1000;
+                until.tv_nsec += (long)(BACKEND_OOM_WAIT_MS % 1000) * 1000000L;
+                if (until.tv_nsec >= 1000000000L) {
+                    until.tv_sec++;
+                    until.tv_nsec -= 1000000000L;
+                }
+                while (gate_ended == seen &&
+                       pthread_cond_timedwait(&gate_cond, &gate_lock, &until) == 0)
+                    ;
+                again = gate_ended != seen;
+            }
+        }
+        pthread_mutex_unlock(&gate_lock);
+        if (!again)
+            return rc;
+        orf_err_clear(e);
+    }
+    return rc;
+}
+
 static int use_fp16(const orf_backend *b)
 {
     return b->precision == DEVICE_PRECISION_FP16;
@@ -216,6 +267,20 @@ static int run_cuda(stage_kind s, const stage_args *a, int fp16, uint64_t *peak,
 #endif
 }
 
+/* run_cuda as a backend_cuda_try */
+typedef struct cuda_try_args {
+    stage_kind s;
+    const stage_args *a;
+    int fp16;
+    uint64_t peak;
+} cuda_try_args;
+
+static int cuda_try(void *ctx, orf_err *e)
+{
+    cuda_try_args *t = ctx;
+    return run_cuda(t->s, t->a, t->fp16, &t->peak, e);
+}
+
 static int run_cpu(stage_kind s, const stage_args *a, orf_err *e)
 {
     switch (s) {
@@ -259,8 +324,10 @@ static int run_stage(const orf_backend *b, stage_kind s, const stage_args *a, ba
         uint64_t peak = 0;
         orf_err ce;
         orf_err_clear(&ce);
+        cuda_try_args t = {s, a, fp16, 0};
         int rc = simulated_oom(b) ? orf_fail(&ce, "cuda_oom", "simulated CUDA out of memory (test hook)")
-                                  : run_cuda(s, a, fp16, &peak, &ce);
+                                  : backend_cuda_retrying(cuda_try, &t, NULL, &ce);
+        peak = t.peak;
         if (rc == 0) {
             facts_set(facts, BACKEND_CUDA, fp16, peak, t0);
             return 0;

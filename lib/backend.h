@@ -22,9 +22,15 @@
  *   Anything else: "bad_request" naming the text (programs exit 64).
  *
  * Falling back: when a CUDA stage fails with "cuda_oom" (the kernels free
- * everything they held first), the same stage runs again on the CPU and the
- * facts say backend "cpu", fallback "cuda_oom". Other CUDA errors
- * ("cuda_error") are returned as they are: a broken device is not hidden.
+ * everything they held first) while other CUDA stages of the process are
+ * running (--jobs), it waits for one of them to finish, and so free its
+ * memory, and tries again (backend_cuda_retrying: at most BACKEND_OOM_TRIES
+ * tries, each wait at most BACKEND_OOM_WAIT_MS). When no other stage holds
+ * the device, or the tries are spent, the same stage runs again on the CPU
+ * and the facts say backend "cpu", fallback "cuda_oom": a record never
+ * fails for want of device memory. Other CUDA errors ("cuda_error") are
+ * returned as they are: a broken device is not hidden. (Retrying smaller,
+ * fp16 instead of fp32, would change the mesh, so it is not done.)
  *
  * Precision: the CUDA path can store the sampled volume as fp16
  * (lib/hd/half_round.h), half the memory; vertices then move by at most
@@ -130,6 +136,21 @@ int backend_cuda_simulated_oom(const orf_backend *b);
 /* Test hook: the next n CUDA stages of this process fail with a simulated
  * "cuda_oom" before touching a device (0 to stop). */
 void backend_test_fail_next(int n);
+
+#define BACKEND_OOM_TRIES 4
+#define BACKEND_OOM_WAIT_MS 10000
+
+/* One try of a CUDA stage: 0, or -1 with e set ("cuda_oom" when the device
+ * ran out of memory, having freed all it held). */
+typedef int (*backend_cuda_try)(void *ctx, orf_err *e);
+
+/* Run `attempt` as a CUDA stage of this process (see "Falling back"): again
+ * after a "cuda_oom" when another stage finished meanwhile or, when others
+ * are running, once one of them finishes (at most BACKEND_OOM_WAIT_MS a
+ * wait), at most BACKEND_OOM_TRIES tries in all. Returns the last try's
+ * result; *tries (may be NULL) gets their number. Any CUDA stage, real or
+ * not (the tests), counts as running while inside. */
+int backend_cuda_retrying(backend_cuda_try attempt, void *ctx, int *tries, orf_err *e);
 
 /* The fp16 storage of the CPU, for tests and the CPU emulation of the CUDA
  * fp16 path: every sample of v rounded to binary16 and back (half_round.h). */

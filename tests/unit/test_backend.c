@@ -2,6 +2,8 @@
  * hooks, no GPU needed) and the fp16 storage bound (CPU emulation of the
  * kernels' rounding) on the test shapes. */
 #include <math.h>
+#include <pthread.h>
+#include <unistd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -240,6 +242,95 @@ static void test_fp16_bound(const char *name, const orf_volume *v32)
     volume_free(&v16);
 }
 
+/* ---- waiting for device memory (backend_cuda_retrying, with a fake device) ---- */
+
+typedef struct fake_dev {
+    pthread_mutex_t m;
+    int free;     /* bytes left */
+    int release;  /* the holding job may end */
+} fake_dev;
+
+typedef struct fake_job {
+    fake_dev *d;
+    int need, hold; /* hold: wait for d->release before ending */
+    int tried;      /* tries made so far (read by the test) */
+    int rc, tries;
+    int done; /* backend_cuda_retrying returned */
+    char code[32];
+} fake_job;
+
+static int fake_try(void *ctx, orf_err *e)
+{
+    fake_job *j = ctx;
+    pthread_mutex_lock(&j->d->m);
+    __atomic_add_fetch(&j->tried, 1, __ATOMIC_SEQ_CST);
+    if (j->d->free < j->need) {
+        pthread_mutex_unlock(&j->d->m);
+        return orf_fail(e, "cuda_oom", "fake device: %d bytes wanted, %d free", j->need, j->d->free);
+    }
+    j->d->free -= j->need;
+    pthread_mutex_unlock(&j->d->m);
+    while (j->hold && !__atomic_load_n(&j->d->release, __ATOMIC_SEQ_CST))
+        usleep(1000);
+    pthread_mutex_lock(&j->d->m);
+    j->d->free += j->need;
+    pthread_mutex_unlock(&j->d->m);
+    return 0;
+}
+
+static void *fake_thread(void *p)
+{
+    fake_job *j = p;
+    orf_err e;
+    orf_err_clear(&e);
+    j->rc = backend_cuda_retrying(fake_try, j, &j->tries, &e);
+    snprintf(j->code, sizeof j->code, "%s", j->rc ? e.code : "");
+    __atomic_store_n(&j->done, 1, __ATOMIC_SEQ_CST);
+    return NULL;
+}
+
+static int fake_fail(void *ctx, orf_err *e)
+{
+    (*(int *)ctx)++;
+    return orf_fail(e, "cuda_error", "fake device: broken");
+}
+
+static void test_oom_wait(void)
+{
+    fake_dev d = {PTHREAD_MUTEX_INITIALIZER, 100, 0};
+    /* A holds 60 of 100 until released; B, wanting 60, runs out, waits for
+     * A to end, and gets the memory on its next try */
+    fake_job a = {&d, 60, 1, 0, -1, 0, 0, ""}, b = {&d, 60, 0, 0, -1, 0, 0, ""};
+    pthread_t ta, tb;
+    pthread_create(&ta, NULL, fake_thread, &a);
+    while (__atomic_load_n(&a.tried, __ATOMIC_SEQ_CST) == 0)
+        usleep(1000);
+    pthread_create(&tb, NULL, fake_thread, &b);
+    while (__atomic_load_n(&b.tried, __ATOMIC_SEQ_CST) == 0)
+        usleep(1000);
+    usleep(20000);
+    CHECK(!__atomic_load_n(&b.done, __ATOMIC_SEQ_CST) && b.tried == 1,
+          "a try that ran out while another stage holds the memory waits (it has not returned)");
+    __atomic_store_n(&d.release, 1, __ATOMIC_SEQ_CST);
+    pthread_join(ta, NULL);
+    pthread_join(tb, NULL);
+    CHECK(a.rc == 0 && a.tries == 1 && b.rc == 0 && b.tries == 2 && d.free == 100,
+          "out of device memory, it waits for the other stage to end and then gets it (tries %d and %d)",
+          a.tries, b.tries);
+    /* alone, wanting more than the device has: no wait, cuda_oom at once */
+    fake_job c = {&d, 200, 0, 0, -1, 0, 0, ""};
+    fake_thread(&c);
+    CHECK(c.rc == -1 && c.tries == 1 && !strcmp(c.code, "cuda_oom"),
+          "with no other stage running, an out-of-memory try is the last (tries %d, %s): the CPU redoes it",
+          c.tries, c.code);
+    /* a broken device is not retried */
+    int n = 0, tries = 0;
+    orf_err e;
+    CHECK(backend_cuda_retrying(fake_fail, &n, &tries, &e) == -1 && n == 1 && tries == 1 &&
+              !strcmp(e.code, "cuda_error"),
+          "another CUDA error is returned after one try (%d)", n);
+}
+
 int main(void)
 {
     test_choose();
@@ -261,5 +352,6 @@ int main(void)
     shape_random_volume(&r, 48, 12345);
     test_fp16_bound(shape_names[SHAPE_FIELDS], &r);
     volume_free(&r);
+    test_oom_wait();
     return check_done();
 }
