@@ -1,4 +1,5 @@
-/* alloc.h - zeroed arrays that are written before they are read.
+/* alloc.h - zeroed arrays that are written before they are read, and large
+ * working arrays in transparent huge pages (orf_malloc_big, below).
  *
  * calloc hands out fresh pages that the kernel maps to its shared zero page
  * on the first read; the first write after that is a copy-on-write fault
@@ -12,7 +13,6 @@
 #ifndef ORFEAS_ALLOC_H
 #define ORFEAS_ALLOC_H
 
-#include <malloc.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -42,33 +42,29 @@ static inline void orf_advise_huge(void *p, size_t n)
 #endif
 }
 
-/* Such arrays are mappings of their own, unmapped when freed: glibc's
- * malloc raises its mmap threshold (to 32 MiB) after the first large free,
- * and then carves them from the heap, which keeps their huge pages after
- * free and fragments around the alignment (six pictures in one mesh-gen:
- * peak RSS 411 MB against 233 MB without huge pages). A fixed threshold
- * keeps every array of 2 MiB or more a mapping; set once per process (once
- * per file including this, which is the same). */
-static inline void orf_alloc_policy(void)
-{
-    static int done;
-    if (!__atomic_exchange_n(&done, 1, __ATOMIC_RELAXED))
-        (void)mallopt(M_MMAP_THRESHOLD, (int)ORF_HUGE_PAGE);
-}
+/* 1 when transparent huge pages can be had (THP not "never": the first call
+ * reads /sys/kernel/mm/transparent_hugepage/enabled, alloc.c). Then glibc's
+ * mmap threshold is fixed at 2 MiB, so that every such array is a mapping
+ * of its own, unmapped when freed: glibc raises the threshold (to 32 MiB)
+ * after the first large free and then carves the arrays from the heap,
+ * which keeps their huge pages after free and fragments around the
+ * alignment (six pictures in one mesh-gen: peak RSS 411 MB against 233 MB
+ * without huge pages). Without THP nothing changes: plain malloc, and the
+ * heap's reuse of freed arrays. */
+int orf_huge_pages(void);
 
-/* malloc(count * each), at least one byte; from 2 MiB on, aligned to and
- * rounded up to whole huge pages, advised (free() releases it as any
- * other). NULL on overflow or no memory. */
+/* malloc(count * each), at least one byte; from 2 MiB on, where THP can be
+ * had, aligned to and rounded up to whole huge pages, advised (free()
+ * releases it as any other). NULL on overflow or no memory. */
 static inline void *orf_malloc_big(size_t count, size_t each)
 {
     if (each && count > SIZE_MAX / each)
         return NULL;
     size_t n = count * each;
-    if (n < ORF_HUGE_PAGE)
+    if (n < ORF_HUGE_PAGE || !orf_huge_pages())
         return malloc(n ? n : 1);
     if (n > SIZE_MAX - ORF_HUGE_PAGE)
         return NULL;
-    orf_alloc_policy();
     n = (n + ORF_HUGE_PAGE - 1) & ~(ORF_HUGE_PAGE - 1);
     void *p = aligned_alloc(ORF_HUGE_PAGE, n);
     orf_advise_huge(p, n);

@@ -41,7 +41,8 @@ static int mio_reserve(mio_buf *b, size_t more)
         b->failed = 1;
         return -1;
     }
-    orf_advise_huge(p + b->n, cap - b->n);
+    if (orf_huge_pages())
+        orf_advise_huge(p + b->n, cap - b->n);
     b->p = p;
     b->cap = cap;
     return 0;
