@@ -141,18 +141,20 @@ counts() {
     [[ "$stderr" == *"ORFEAS_BATCH_GPUS takes a number"* ]]
 }
 
-@test "orfeas-batch: names with a tab or a backslash, a pipeline per image or per GPU" {
+@test "orfeas-batch: names with a tab, a newline or a backslash, a pipeline per image or per GPU" {
     need_pipeline
     mkdir -p in
     "$TOOLS/mksample" disc "in/a"$'\t'"tab.png" 64
+    "$TOOLS/mksample" grey "in/new"$'\n'"line.png" 64
     "$TOOLS/mksample" figure 'in/back\slash.png' 64
     printf 'junk' >"in/bad"$'\t'"one.png"
     for gpus in 0 1; do
         run --separate-stderr env ORFEAS_BATCH_GPUS=$gpus "$ROOT/scripts/orfeas-batch" -j 2 in "out$gpus"
         assert_failure 1
-        [[ "$stderr" == *"3 images: 2 done, 0 cached, 1 failed"* ]]
+        [[ "$stderr" == *"4 images: 3 done, 0 cached, 1 failed"* ]]
         [[ "$stderr" == *"failed: in/bad"$'\t'"one.png (bad_image"* ]]
         assert_file_exist "out$gpus/a"$'\t'"tab.glb"
+        assert_file_exist "out$gpus/new"$'\n'"line.glb"
         assert_file_exist "out$gpus/back\slash.glb"
         rm -rf cache
         export ORFEAS_CACHE_DIR=$PWD/cache$gpus
