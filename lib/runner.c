@@ -1266,8 +1266,9 @@ static job *enqueue(runner *r, cJSON *req)
 }
 
 /* Before a request runs, in input order: note its input file, and reserve
- * the stem of its outputs in an out folder, so that when two inputs share a stem the later one in
- * the input keeps its extension whichever finishes first (with --jobs the
+ * the stem of its outputs in an out folder (or its out file), so that when
+ * two inputs share a stem the later one in the input keeps its extension
+ * (or fails with out_collision) whichever finishes first (with --jobs the
  * names followed the finishing order). Errors are left to the request's
  * own run, which asks again and reports them. */
 static void reserve_outputs(runner *r, const cJSON *req)
@@ -1292,9 +1293,10 @@ static void reserve_outputs(runner *r, const cJSON *req)
             return;
     }
     out_note_input(r->names, src);
-    char stem[300];
-    if (o.out && !out_is_file(o.out))
-        (void)out_stem(r->names, o.out, src, stem, sizeof stem, &e);
+    /* the stem in a folder, or the file itself (the last stage's) */
+    format_of_out(&o);
+    char dir[4096], name[400];
+    (void)out_target(r, o.out, src, "", 1, o.format, dir, sizeof dir, name, sizeof name, &e);
 }
 
 void runner_note_input(runner *r, const char *path)

@@ -31,6 +31,12 @@ load test_helper
         jq -c 'select(.stage == "rough")' <<<"$output" | mesh-refine -q -j 2 --stage refined --out out2 > refined
         assert_equal "$(jq -r 'select(.stage == "refined") | "\(.image) \(.mesh.out)"' refined | paste -sd,)" \
             "x.png out2/x.glb,x.bmp out2/x.bmp.glb"
+        # one out file for two inputs: the first in the input gets it, the other is out_collision
+        rm -f one.glb
+        jq -c 'select(.stage == "rough")' <<<"$output" | mesh-refine -q -j 2 --stage refined -o one.glb > one || true
+        assert_equal "$(jq -r 'select(.stage == "refined" or .error) |
+            "\(.image) \(if .error then .error.code else .mesh.out end)"' one | paste -sd,)" \
+            "x.png one.glb,x.bmp out_collision"
     done
 }
 
