@@ -71,6 +71,22 @@ counts() {
     done
 }
 
+@test "orfeas-batch: an OBJ texture never replaces an image of the input folder, in either mode" {
+    need_pipeline
+    mkdir -p in
+    "$TOOLS/mksample" disc in/foo.png 64
+    "$TOOLS/mksample" figure in/foo.texture.png 64
+    cp in/foo.texture.png orig.png
+    for gpus in 0 1; do
+        run --separate-stderr env ORFEAS_BATCH_GPUS=$gpus "$ROOT/scripts/orfeas-batch" --format obj in in
+        assert_failure 1
+        [[ "$stderr" == *"failed: in/foo.png (out_collision: its texture foo.texture.png would replace an image"* ]]
+        cmp in/foo.texture.png orig.png
+        assert_file_not_exist in/foo.obj
+        rm -f in/foo.texture.obj in/foo.texture.mtl in/foo.texture.texture.png
+    done
+}
+
 @test "orfeas-batch: a second run answers everything from the cache and does no work" {
     need_pipeline
     three_images
