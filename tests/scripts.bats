@@ -133,16 +133,18 @@ counts() {
     # a mesh-gen ahead on the PATH that logs its device and images, then runs the real one
     mkdir -p wrap
     real=$(command -v mesh-gen)
-    printf '#!/bin/bash\necho "${CUDA_VISIBLE_DEVICES:-none} $#" >>"%s/gens"\nexec "%s" "$@"\n' "$PWD" "$real" >wrap/mesh-gen
+    printf '#!/bin/bash\necho "${CUDA_VISIBLE_DEVICES:-none}" >>"%s/gens"\ntee -a "%s/reqs" | "%s" "$@"\n' \
+        "$PWD" "$PWD" "$real" >wrap/mesh-gen
     chmod +x wrap/mesh-gen
     run --separate-stderr env PATH="$PWD/wrap:$PATH" ORFEAS_BATCH_GPUS=2 CUDA_VISIBLE_DEVICES=3,5 \
         "$ROOT/scripts/orfeas-batch" -j 4 in out
     assert_failure 1
     [[ "$stderr" == *"5 images: 4 done, 0 cached, 1 failed"* ]]
     [[ "$stderr" == *"failed: in/broken.png (bad_image"* ]]
-    # two processes, one a GPU, each given its share of the images (-j 2 -q -- and the files)
-    assert_equal "$(cut -d' ' -f1 gens | sort | paste -sd,)" "3,5"
-    assert_equal "$(awk '{ n += $2 - 4 } END { print n }' gens)" 5
+    # two processes, one a GPU, given the five images between them (as requests on stdin)
+    assert_equal "$(sort gens | paste -sd,)" "3,5"
+    assert_equal "$(jq -r .image reqs | sort | paste -sd,)" \
+        "in/broken.png,in/disc.jpg,in/disc.png,in/figure.png,in/silhouette.png"
     # the same outputs, byte for byte, as a pipeline per image
     run --separate-stderr env ORFEAS_BATCH_GPUS=0 "$ROOT/scripts/orfeas-batch" -j 2 in out1
     assert_failure 1
