@@ -321,15 +321,13 @@ static int run_stage(const orf_backend *b, stage_kind s, const stage_args *a, ba
     }
     if (cuda) {
         int fp16 = use_fp16(b);
-        uint64_t peak = 0;
         orf_err ce;
         orf_err_clear(&ce);
         cuda_try_args t = {s, a, fp16, 0};
         int rc = simulated_oom(b) ? orf_fail(&ce, "cuda_oom", "simulated CUDA out of memory (test hook)")
                                   : backend_cuda_retrying(cuda_try, &t, NULL, &ce);
-        peak = t.peak;
         if (rc == 0) {
-            facts_set(facts, BACKEND_CUDA, fp16, peak, t0);
+            facts_set(facts, BACKEND_CUDA, fp16, t.peak, t0);
             return 0;
         }
         if (strcmp(ce.code, "cuda_oom") != 0) {

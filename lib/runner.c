@@ -609,7 +609,6 @@ static void gen_request(job *j, const cJSON *req)
             snprintf(e.code, sizeof e.code, "no_input"); /* the input, not an output */
         goto fail;
     }
-    out_note_input(r->names, image);
     char key[65];
     cache_hash(bytes, nbytes, gc.input);
     if (gen_key(&o, gc.input, key, &e) < 0)
@@ -976,7 +975,6 @@ static void refine_mesh(job *j, const cJSON *req, const char *path)
             snprintf(e.code, sizeof e.code, "no_input");
         goto fail;
     }
-    out_note_input(r->names, path);
     char hash[65], keys[2][65];
     cache_hash(data, n, hash);
     if (stage_key(&o, REFINE_REFINED, hash, keys[0], &e) < 0 ||
@@ -1281,7 +1279,10 @@ static void reserve_outputs(runner *r, const cJSON *req)
     const char *src;
     if (r->cfg.table == &params_mesh_gen) {
         src = ndjson_get_string(req, "image");
-        if (is_record(req) || !src || params_apply(&params_mesh_gen, req, NULL, &o, &e) < 0)
+        if (is_record(req) || !src)
+            return;
+        out_note_input(r->names, src);
+        if (params_apply(&params_mesh_gen, req, NULL, &o, &e) < 0)
             return;
     } else {
         int gen_record = is_record(req);
@@ -1289,10 +1290,12 @@ static void reserve_outputs(runner *r, const cJSON *req)
         if (gen_record && strcmp(ndjson_get_string(req, "stage"), "rough") != 0)
             return;
         src = gen_record || fkey ? (image ? image : fkey) : record_mesh_path(req);
-        if (!src || refine_opts(r, req, gen_record, &o, &e) < 0)
+        if (!src)
+            return;
+        out_note_input(r->names, src);
+        if (refine_opts(r, req, gen_record, &o, &e) < 0)
             return;
     }
-    out_note_input(r->names, src);
     /* the stem in a folder, or the file itself (the last stage's) */
     format_of_out(&o);
     char dir[4096], name[400];
