@@ -4,7 +4,8 @@
  * callers go through lib/backend.h, which picks CPU or CUDA and falls back
  * to the CPU on a CUDA out-of-memory. Each function here:
  *   - computes exactly what its CPU twin computes, from the same per-element
- *     code (volume_point.h, mt_cell.h, smooth_vertex.h; kernels are built
+ *     code (volume_point.h, mt_cell.h, smooth_vertex.h, smooth_ring.h,
+ *     normal_vertex.h, decimate_edge.h; kernels are built
  *     with --fmad=false so the float arithmetic rounds as on the host), so
  *     meshes come out in the same vertex and triangle order;
  *   - checks the status of every CUDA call; on failure frees everything it
@@ -61,11 +62,17 @@ int cuda_mt_extract(const orf_volume *v, int fp16, orf_mesh *m, cuda_job_stats *
 int cuda_field_extract(const orf_field *fld, int n, int fp16, orf_mesh *m, cuda_job_stats *stats,
                        orf_err *e);
 
-/* Taubin smoothing on the device (adjacency built on the host with
- * smooth_adjacency_build): the same positions as mesh_smooth_taubin, same
- * parameter rules and errors. m->pos is unchanged on failure. */
+/* Taubin smoothing on the device, the one-ring adjacency built there too
+ * (hd/smooth_ring.h); the positions and vertex kinds come back once for
+ * smooth_keep_size on the host: the same positions as mesh_smooth_taubin,
+ * same parameter rules and errors. m->pos is unchanged on failure. */
 int cuda_smooth_taubin(orf_mesh *m, int iterations, float lambda, float mu, cuda_job_stats *stats,
                        orf_err *e);
+
+/* Area-weighted vertex normals on the device (hd/normal_vertex.h): the
+ * same m->nrm as mesh_compute_normals, bit for bit (allocated when NULL).
+ * On failure m->nrm holds no result (the CPU computes it again). */
+int cuda_mesh_normals(orf_mesh *m, cuda_job_stats *stats, orf_err *e);
 
 /* Test hook: make device allocations fail with cudaErrorMemoryAllocation
  * once this process's CUDA jobs would hold more than `bytes` (0: no limit),
@@ -75,6 +82,9 @@ void cuda_test_set_alloc_limit(uint64_t bytes);
 
 /* Device bytes the CUDA jobs of this process hold now (0 between jobs). */
 uint64_t cuda_live_bytes(void);
+
+/* The current device's free memory (cudaMemGetInfo); -1 when it fails. */
+int cuda_mem_free(uint64_t *free_bytes);
 
 #ifdef __cplusplus
 }

@@ -13,6 +13,7 @@
 
 #include "hd/half_round.h"
 #include "mt.h"
+#include "normals.h"
 #include "smooth.h"
 #include "units.h"
 #ifdef ORFEAS_CUDA
@@ -153,23 +154,88 @@ int backend_cuda_simulated_oom(const orf_backend *b)
     return simulated_oom(b);
 }
 
-/* The CUDA stages of the process: how many run now, how many ended ever. */
+/* The CUDA stages of the process: how many run now, how many ended ever,
+ * the device bytes the running ones were admitted with. */
 static pthread_mutex_t gate_lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t gate_cond = PTHREAD_COND_INITIALIZER;
 static unsigned gate_running;
-static uint64_t gate_ended;
+static uint64_t gate_ended, gate_admitted, gate_waited;
+static int64_t gate_test_room = -1; /* backend_test_set_device_room */
 
-int backend_cuda_retrying(backend_cuda_try attempt, void *ctx, int *tries, orf_err *e)
+void backend_test_set_device_room(int64_t bytes)
+{
+    pthread_mutex_lock(&gate_lock);
+    gate_test_room = bytes;
+    pthread_mutex_unlock(&gate_lock);
+}
+
+uint64_t backend_admission_waits(void)
+{
+    pthread_mutex_lock(&gate_lock);
+    uint64_t n = gate_waited;
+    pthread_mutex_unlock(&gate_lock);
+    return n;
+}
+
+/* The device bytes a new stage may count on now (gate_lock held): the
+ * device's free memory less what the running stages were admitted with and
+ * have not allocated yet, times DEVICE_SAFETY. UINT64_MAX when unknown. */
+static uint64_t device_room(void)
+{
+    if (gate_test_room >= 0)
+        return (uint64_t)gate_test_room > gate_admitted ? (uint64_t)gate_test_room - gate_admitted : 0;
+#ifdef ORFEAS_CUDA
+    uint64_t free_bytes = 0;
+    if (cuda_mem_free(&free_bytes) != 0)
+        return UINT64_MAX;
+    uint64_t live = cuda_live_bytes();
+    uint64_t pending = gate_admitted > live ? gate_admitted - live : 0;
+    free_bytes = free_bytes > pending ? free_bytes - pending : 0;
+    return (uint64_t)((double)free_bytes * DEVICE_SAFETY);
+#else
+    return UINT64_MAX;
+#endif
+}
+
+/* Wait (gate_lock held) until `need` bytes fit beside the running stages,
+ * or none runs, or no stage ended for BACKEND_OOM_WAIT_MS (then it goes
+ * ahead: the out-of-memory path is the net). */
+static void admit(uint64_t need)
+{
+    int waited = 0;
+    while (need && gate_running > 0 && need > device_room()) {
+        uint64_t seen = gate_ended;
+        struct timespec until;
+        clock_gettime(CLOCK_REALTIME, &until);
+        until.tv_sec += BACKEND_OOM_WAIT_MS / 1000;
+        until.tv_nsec += (long)(BACKEND_OOM_WAIT_MS % 1000) * 1000000L;
+        if (until.tv_nsec >= 1000000000L) {
+            until.tv_sec++;
+            until.tv_nsec -= 1000000000L;
+        }
+        waited = 1;
+        while (gate_ended == seen && pthread_cond_timedwait(&gate_cond, &gate_lock, &until) == 0)
+            ;
+        if (gate_ended == seen)
+            break; /* nobody ended in time */
+    }
+    gate_waited += (uint64_t)waited;
+    gate_running++;
+    gate_admitted += need;
+}
+
+int backend_cuda_retrying(backend_cuda_try attempt, void *ctx, uint64_t need, int *tries, orf_err *e)
 {
     int rc = -1;
     for (int t = 1; t <= BACKEND_OOM_TRIES; t++) {
         pthread_mutex_lock(&gate_lock);
-        gate_running++;
+        admit(need);
         uint64_t before = gate_ended;
         pthread_mutex_unlock(&gate_lock);
         rc = attempt(ctx, e);
         pthread_mutex_lock(&gate_lock);
         gate_running--;
+        gate_admitted -= need;
         uint64_t seen = ++gate_ended;
         unsigned others = gate_running;
         pthread_cond_broadcast(&gate_cond);
@@ -218,7 +284,14 @@ static void facts_set(backend_facts *f, backend_kind k, int fp16, uint64_t peak,
     f->ms = units_now_ms() - t0;
 }
 
-typedef enum { STAGE_SAMPLE, STAGE_MC, STAGE_EXTRACT, STAGE_SMOOTH, STAGE_DECIMATE } stage_kind;
+typedef enum {
+    STAGE_SAMPLE,
+    STAGE_MC,
+    STAGE_EXTRACT,
+    STAGE_SMOOTH,
+    STAGE_DECIMATE,
+    STAGE_NORMALS
+} stage_kind;
 
 typedef struct stage_args {
     const orf_field *fld;
@@ -255,6 +328,9 @@ static int run_cuda(stage_kind s, const stage_args *a, int fp16, uint64_t *peak,
     case STAGE_DECIMATE:
         rc = cuda_mesh_decimate(a->m, a->dopts, a->drep, &st, e);
         break;
+    case STAGE_NORMALS:
+        rc = cuda_mesh_normals(a->m, &st, e);
+        break;
     }
     *peak = st.peak_bytes;
     return rc;
@@ -265,6 +341,31 @@ static int run_cuda(stage_kind s, const stage_args *a, int fp16, uint64_t *peak,
     *peak = 0;
     return orf_fail(e, "unavailable", "this build has no CUDA backend");
 #endif
+}
+
+/* What stage s holds on the device at its peak, for admission: the
+ * estimates of device.h (a grid) and of the kernels' headers (a mesh:
+ * cuda_smooth.cu 41 bytes a vertex and 36 a triangle, cuda_decimate.h
+ * 120 and 142, cuda_normals.cu 28 and 64 with the sort's scratch). */
+static uint64_t stage_bytes(stage_kind s, const stage_args *a, device_precision p)
+{
+    uint64_t nv = a->m ? a->m->nverts : 0, nt = a->m ? a->m->ntris : 0;
+    switch (s) {
+    case STAGE_SAMPLE:
+    case STAGE_EXTRACT:
+        return device_job_bytes(a->n, p);
+    case STAGE_MC: {
+        int n = a->vin->nx > a->vin->ny ? a->vin->nx : a->vin->ny;
+        return device_job_bytes(n > 4 ? n - 4 : n, p);
+    }
+    case STAGE_SMOOTH:
+        return 41 * nv + 36 * nt;
+    case STAGE_DECIMATE:
+        return 120 * nv + 142 * nt;
+    case STAGE_NORMALS:
+        return 28 * nv + 64 * nt;
+    }
+    return 0;
 }
 
 /* run_cuda as a backend_cuda_try */
@@ -301,6 +402,8 @@ static int run_cpu(stage_kind s, const stage_args *a, orf_err *e)
         return mesh_smooth_taubin(a->m, a->iterations, a->lambda, a->mu, e);
     case STAGE_DECIMATE:
         return mesh_decimate(a->m, a->dopts, a->drep, e);
+    case STAGE_NORMALS:
+        return mesh_compute_normals(a->m, e);
     }
     return orf_fail(e, "bad_request", "unknown stage");
 }
@@ -325,7 +428,7 @@ static int run_stage(const orf_backend *b, stage_kind s, const stage_args *a, ba
         orf_err_clear(&ce);
         cuda_try_args t = {s, a, fp16, 0};
         int rc = simulated_oom(b) ? orf_fail(&ce, "cuda_oom", "simulated CUDA out of memory (test hook)")
-                                  : backend_cuda_retrying(cuda_try, &t, NULL, &ce);
+                                  : backend_cuda_retrying(cuda_try, &t, stage_bytes(s, a, b->precision), NULL, &ce);
         if (rc == 0) {
             facts_set(facts, BACKEND_CUDA, fp16, t.peak, t0);
             return 0;
@@ -377,6 +480,12 @@ int backend_decimate(const orf_backend *b, orf_mesh *m, const decimate_opts *o, 
 {
     stage_args a = {.m = m, .dopts = o, .drep = r};
     return run_stage(b, STAGE_DECIMATE, &a, facts, e);
+}
+
+int backend_compute_normals(const orf_backend *b, orf_mesh *m, backend_facts *facts, orf_err *e)
+{
+    stage_args a = {.m = m};
+    return run_stage(b, STAGE_NORMALS, &a, facts, e);
 }
 
 void backend_volume_round_half(orf_volume *v)

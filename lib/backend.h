@@ -1,7 +1,7 @@
 /* backend.h - which hardware runs a stage: the CPU path or the CUDA kernels.
  *
  * The stage functions of lib/ (volume_sample, mt_extract,
- * mesh_smooth_taubin, mesh_decimate) are the CPU path and the reference. Each has a
+ * mesh_smooth_taubin, mesh_decimate, mesh_compute_normals) are the CPU path and the reference. Each has a
  * backend_* twin here that runs it on the chosen backend, so a caller never
  * knows which ran except from the facts it gets back:
  *
@@ -32,6 +32,16 @@
  * returned as they are: a broken device is not hidden. (Retrying smaller,
  * fp16 instead of fp32, would change the mesh, so it is not done.)
  *
+ * Admission: before a CUDA stage starts, while other CUDA stages of the
+ * process run, it waits until its estimate (device.h's device_job_bytes for
+ * a grid; bytes a vertex and a triangle for a mesh stage) fits in the
+ * device's free memory less what the running stages were admitted with and
+ * have not yet allocated, times DEVICE_SAFETY: as many stages run at once as
+ * jobs_fit allows for the memory that is free, and the out-of-memory path
+ * above is the net for estimates that fall short. A stage alone always
+ * starts; a wait in which no stage ends for BACKEND_OOM_WAIT_MS lets it
+ * start anyway.
+ *
  * Precision: the CUDA path can store the sampled volume as fp16
  * (lib/hd/half_round.h), half the memory; vertices then move by at most
  * half_edge_shift_bound() of their grid edge, under 2^-12 (1 + 2^-9) of a
@@ -48,8 +58,8 @@
  *     and the first record never waits for one;
  *   - extraction on a grid of BACKEND_AUTO_WAIT_GRID cells or less (the rough
  *     stage): the device when it is ready, else the CPU, without waiting;
- *   - finer extraction and smoothing (refined, final): the device, waiting for
- *     it to start; the CPU when there is none;
+ *   - finer extraction, smoothing, decimation and normals (refined, final):
+ *     the device, waiting for it to start; the CPU when there is none;
  *   - pictures (render.h): the CPU, which drew as fast (121 against 117 frames
  *     a second).
  * The meshes are the same either way; the facts say which ran.
@@ -128,6 +138,10 @@ int backend_smooth_taubin(const orf_backend *b, orf_mesh *m, int iterations, flo
 int backend_decimate(const orf_backend *b, orf_mesh *m, const decimate_opts *o, decimate_report *r,
                      backend_facts *facts, orf_err *e);
 
+/* mesh_compute_normals on backend b: the same m->nrm, bit for bit (on CUDA
+ * one thread a vertex gathers its corners, hd/normal_vertex.h). */
+int backend_compute_normals(const orf_backend *b, orf_mesh *m, backend_facts *facts, orf_err *e);
+
 /* For stages run outside this file (render_mesh): 1 when the CUDA stage
  * about to run on b is to fail with a simulated "cuda_oom" instead (b's
  * simulate_oom, or one of backend_test_fail_next's count, used up here). */
@@ -144,13 +158,22 @@ void backend_test_fail_next(int n);
  * ran out of memory, having freed all it held). */
 typedef int (*backend_cuda_try)(void *ctx, orf_err *e);
 
-/* Run `attempt` as a CUDA stage of this process (see "Falling back"): again
- * after a "cuda_oom" when another stage finished meanwhile or, when others
- * are running, once one of them finishes (at most BACKEND_OOM_WAIT_MS a
- * wait), at most BACKEND_OOM_TRIES tries in all. Returns the last try's
- * result; *tries (may be NULL) gets their number. Any CUDA stage, real or
- * not (the tests), counts as running while inside. */
-int backend_cuda_retrying(backend_cuda_try attempt, void *ctx, int *tries, orf_err *e);
+/* Run `attempt` as a CUDA stage of this process that holds about `need`
+ * device bytes at its peak (0: unknown): first admitted (see "Admission"),
+ * then (see "Falling back") again after a "cuda_oom" when another stage
+ * finished meanwhile or, when others are running, once one of them finishes
+ * (at most BACKEND_OOM_WAIT_MS a wait), at most BACKEND_OOM_TRIES tries in
+ * all. Returns the last try's result; *tries (may be NULL) gets their
+ * number. Any CUDA stage, real or not (the tests), counts as running while
+ * inside. */
+int backend_cuda_retrying(backend_cuda_try attempt, void *ctx, uint64_t need, int *tries, orf_err *e);
+
+/* Test hook: admission sees a device of `bytes` free memory from which
+ * every running stage took its whole estimate (-1: the real device). */
+void backend_test_set_device_room(int64_t bytes);
+
+/* How many stages of this process have waited to be admitted so far. */
+uint64_t backend_admission_waits(void);
 
 /* The fp16 storage of the CPU, for tests and the CPU emulation of the CUDA
  * fp16 path: every sample of v rounded to binary16 and back (half_round.h). */

@@ -112,8 +112,9 @@ static int finish(orf_mesh *m, const refine_params *p, refine_facts *f, orf_err 
     f->decimated = 1;
     f->target = p->max_triangles;
     double t1 = units_now_ms();
-    if (mesh_compute_normals(m, e) != 0)
+    if (backend_compute_normals(p->backend ? p->backend : &cpu, m, &bf, e) != 0)
         return -1;
+    note_backend(f, &bf);
     f->ms_decimate = t1 - t0;
     f->ms_normals = units_now_ms() - t1;
     return 0;
@@ -175,8 +176,9 @@ int refine_from_field(const orf_field *fld, refine_stage s, const refine_params 
         goto fail;
     if (s == REFINE_REFINED) {
         double t2 = units_now_ms();
-        if (mesh_compute_normals(m, e) != 0)
+        if (backend_compute_normals(p->backend ? p->backend : &cpu, m, &bf, e) != 0)
             goto fail;
+        note_backend(f, &bf);
         f->ms_normals = units_now_ms() - t2;
     } else {
         if (finish(m, p, f, e) != 0)

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "alloc.h"
+#include "hd/smooth_ring.h"
 #include "hd/smooth_vertex.h"
 
 void smooth_adjacency_free(smooth_adjacency *a)
@@ -23,82 +24,8 @@ void smooth_adjacency_free(smooth_adjacency *a)
     memset(a, 0, sizeof *a);
 }
 
-static int cmp_u32(const void *x, const void *y)
-{
-    uint32_t a = *(const uint32_t *)x, b = *(const uint32_t *)y;
-    return (a > b) - (a < b);
-}
-
-static void sort_u32(uint32_t *v, uint32_t n)
-{
-    if (n > 32) {
-        qsort(v, n, sizeof *v, cmp_u32);
-        return;
-    }
-    for (uint32_t i = 1; i < n; i++) {
-        uint32_t x = v[i], j = i;
-        while (j > 0 && v[j - 1] > x) {
-            v[j] = v[j - 1];
-            j--;
-        }
-        v[j] = x;
-    }
-}
-
-/* Sort the neighbour occurrences of one vertex (each triangle adds two) and
- * keep what the vertex smooths over: every neighbour when interior, the
- * neighbours along single-use edges when on a boundary, none when an edge
- * is used three times or the boundary is pinched. Returns 0, 1, 2 for
- * interior, boundary, fixed. */
-static int one_ring(uint32_t *nb, uint32_t n, uint32_t *out_count)
-{
-    /* fast path, the usual vertex of a closed manifold mesh: the "next"
-     * corners (first half) are distinct and the same set as the "previous"
-     * ones (second half); then each neighbour occurs exactly twice and the
-     * sorted nexts are the answer the general path below would give */
-    uint32_t h = n / 2;
-    if (h > 0 && h <= 32) {
-        sort_u32(nb, h);
-        sort_u32(nb + h, h);
-        int same = 1;
-        for (uint32_t i = 0; i < h && same; i++)
-            same = nb[i] == nb[h + i] && (i == 0 || nb[i] > nb[i - 1]);
-        if (same) {
-            *out_count = h;
-            return 0;
-        }
-    }
-    sort_u32(nb, n);
-    uint32_t singles = 0, uniques = 0;
-    int nonmanifold = 0;
-    for (uint32_t i = 0; i < n;) {
-        uint32_t j = i;
-        while (j < n && nb[j] == nb[i])
-            j++;
-        uniques++;
-        if (j - i == 1)
-            singles++;
-        else if (j - i > 2)
-            nonmanifold = 1;
-        i = j;
-    }
-    if (nonmanifold || (singles != 0 && singles != 2)) {
-        *out_count = 0;
-        return 2;
-    }
-    uint32_t w = 0;
-    for (uint32_t i = 0; i < n;) {
-        uint32_t j = i;
-        while (j < n && nb[j] == nb[i])
-            j++;
-        if (singles == 0 || j - i == 1)
-            nb[w++] = nb[i];
-        i = j;
-    }
-    *out_count = w;
-    (void)uniques;
-    return singles ? 1 : 0;
-}
+_Static_assert(SMOOTH_INTERIOR == 0 && SMOOTH_BOUNDARY == 1 && SMOOTH_FIXED == 2 && SMOOTH_UNUSED == 3,
+               "hd/smooth_ring.h returns these kinds as numbers");
 
 int smooth_adjacency_build(const orf_mesh *m, smooth_adjacency *a, orf_err *e)
 {
@@ -117,7 +44,7 @@ int smooth_adjacency_build(const orf_mesh *m, smooth_adjacency *a, orf_err *e)
      * skipping triangles with a repeated index. */
     for (uint32_t t = 0; t < nt; t++) {
         const uint32_t *c = m->idx + 3 * (size_t)t;
-        if (c[0] == c[1] || c[1] == c[2] || c[0] == c[2])
+        if (!smooth_tri_used(c))
             continue;
         for (int k = 0; k < 3; k++)
             a->count[c[k]] += 2;
@@ -134,29 +61,17 @@ int smooth_adjacency_build(const orf_mesh *m, smooth_adjacency *a, orf_err *e)
      * placed so far) */
     for (uint32_t t = 0; t < nt; t++) {
         const uint32_t *c = m->idx + 3 * (size_t)t;
-        if (c[0] == c[1] || c[1] == c[2] || c[0] == c[2])
+        if (!smooth_tri_used(c))
             continue;
-        for (int k = 0; k < 3; k++) {
-            uint32_t v = c[k];
-            uint32_t half = (a->start[v + 1] - a->start[v]) / 2;
-            uint32_t *slot = a->nbr + a->start[v] + a->count[v];
-            slot[0] = c[(k + 1) % 3];
-            slot[half] = c[(k + 2) % 3];
-            a->count[v]++;
-        }
+        for (int k = 0; k < 3; k++)
+            smooth_ring_place(c, k, a->count[c[k]]++, a->start, a->nbr);
     }
-    for (uint32_t v = 0; v < nv; v++)
-        a->count[v] *= 2;
     uint32_t nboundary = 0, nfixed = 0;
 #pragma omp parallel for schedule(static) reduction(+ : nboundary, nfixed)
     for (uint32_t v = 0; v < nv; v++) {
-        uint32_t kept;
-        int used = a->start[v + 1] > a->start[v];
-        int kind = one_ring(a->nbr + a->start[v], a->count[v], &kept);
-        a->count[v] = kept;
-        a->kind[v] = (uint8_t)(used ? kind : SMOOTH_UNUSED);
-        nboundary += kind == 1;
-        nfixed += kind == 2 && a->start[v + 1] > a->start[v];
+        int kind = smooth_ring_vertex(a->start, a->count, a->nbr, a->kind, v);
+        nboundary += kind == SMOOTH_BOUNDARY;
+        nfixed += kind == SMOOTH_FIXED;
     }
     a->boundary_vertices = nboundary;
     a->fixed_vertices = nfixed;

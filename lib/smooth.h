@@ -77,7 +77,8 @@ int mesh_smooth_taubin(orf_mesh *m, int iterations, float lambda, float mu, orf_
 
 /* Give each connected piece of m its size back, or its input when
  * smoothing reshaped it (see the top): `before` holds m's positions before
- * smoothing (3 floats a vertex), `a` is m's adjacency. *unsmoothed (may be
+ * smoothing (3 floats a vertex), `a` is m's adjacency (only a->kind is
+ * read, so the CUDA path passes just the kinds). *unsmoothed (may be
  * NULL) counts the pieces given their input back. Host code, deterministic
  * (double sums in vertex and triangle order), so CPU and CUDA smoothing
  * stay bit-identical. "too_large" when memory runs out (m is then as

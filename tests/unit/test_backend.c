@@ -257,6 +257,7 @@ typedef struct fake_job {
     int rc, tries;
     int done; /* backend_cuda_retrying returned */
     char code[32];
+    uint64_t admit; /* the estimate it is admitted with */
 } fake_job;
 
 static int fake_try(void *ctx, orf_err *e)
@@ -283,7 +284,7 @@ static void *fake_thread(void *p)
     fake_job *j = p;
     orf_err e;
     orf_err_clear(&e);
-    j->rc = backend_cuda_retrying(fake_try, j, &j->tries, &e);
+    j->rc = backend_cuda_retrying(fake_try, j, j->admit, &j->tries, &e);
     snprintf(j->code, sizeof j->code, "%s", j->rc ? e.code : "");
     __atomic_store_n(&j->done, 1, __ATOMIC_SEQ_CST);
     return NULL;
@@ -300,7 +301,7 @@ static void test_oom_wait(void)
     fake_dev d = {PTHREAD_MUTEX_INITIALIZER, 100, 0};
     /* A holds 60 of 100 until released; B, wanting 60, runs out, waits for
      * A to end, and gets the memory on its next try */
-    fake_job a = {&d, 60, 1, 0, -1, 0, 0, ""}, b = {&d, 60, 0, 0, -1, 0, 0, ""};
+    fake_job a = {&d, 60, 1, 0, -1, 0, 0, "", 0}, b = {&d, 60, 0, 0, -1, 0, 0, "", 0};
     pthread_t ta, tb;
     pthread_create(&ta, NULL, fake_thread, &a);
     while (__atomic_load_n(&a.tried, __ATOMIC_SEQ_CST) == 0)
@@ -318,7 +319,7 @@ static void test_oom_wait(void)
           "out of device memory, it waits for the other stage to end and then gets it (tries %d and %d)",
           a.tries, b.tries);
     /* alone, wanting more than the device has: no wait, cuda_oom at once */
-    fake_job c = {&d, 200, 0, 0, -1, 0, 0, ""};
+    fake_job c = {&d, 200, 0, 0, -1, 0, 0, "", 0};
     fake_thread(&c);
     CHECK(c.rc == -1 && c.tries == 1 && !strcmp(c.code, "cuda_oom"),
           "with no other stage running, an out-of-memory try is the last (tries %d, %s): the CPU redoes it",
@@ -326,9 +327,51 @@ static void test_oom_wait(void)
     /* a broken device is not retried */
     int n = 0, tries = 0;
     orf_err e;
-    CHECK(backend_cuda_retrying(fake_fail, &n, &tries, &e) == -1 && n == 1 && tries == 1 &&
+    CHECK(backend_cuda_retrying(fake_fail, &n, 0, &tries, &e) == -1 && n == 1 && tries == 1 &&
               !strcmp(e.code, "cuda_error"),
           "another CUDA error is returned after one try (%d)", n);
+}
+
+/* Admission: with a device of 100 bytes room, B (estimate 60) does not
+ * start while A (60) runs, and starts once A ends, without running out;
+ * C (200), alone, starts at once. */
+static void test_admission(void)
+{
+    fake_dev d = {PTHREAD_MUTEX_INITIALIZER, 1000, 0};
+    backend_test_set_device_room(100);
+    uint64_t waits0 = backend_admission_waits();
+    fake_job a = {&d, 60, 1, 0, -1, 0, 0, "", 60}, b = {&d, 60, 0, 0, -1, 0, 0, "", 60};
+    pthread_t ta, tb;
+    pthread_create(&ta, NULL, fake_thread, &a);
+    while (__atomic_load_n(&a.tried, __ATOMIC_SEQ_CST) == 0)
+        usleep(1000);
+    pthread_create(&tb, NULL, fake_thread, &b);
+    usleep(50000);
+    CHECK(__atomic_load_n(&b.tried, __ATOMIC_SEQ_CST) == 0 && !__atomic_load_n(&b.done, __ATOMIC_SEQ_CST),
+          "a stage whose estimate does not fit beside a running one waits before it starts");
+    __atomic_store_n(&d.release, 1, __ATOMIC_SEQ_CST);
+    pthread_join(ta, NULL);
+    pthread_join(tb, NULL);
+    CHECK(a.rc == 0 && b.rc == 0 && a.tries == 1 && b.tries == 1 && backend_admission_waits() == waits0 + 1,
+          "it starts once the other ends, on its first try, one wait counted (tries %d, %d; waits %llu)",
+          a.tries, b.tries, (unsigned long long)(backend_admission_waits() - waits0));
+    fake_job c = {&d, 10, 0, 0, -1, 0, 0, "", 200};
+    fake_thread(&c);
+    CHECK(c.rc == 0 && c.tries == 1 && backend_admission_waits() == waits0 + 1,
+          "a stage alone starts at once, even with an estimate larger than the room");
+    /* two that fit together run together */
+    d.release = 0;
+    fake_job p = {&d, 40, 1, 0, -1, 0, 0, "", 40}, q = {&d, 40, 0, 0, -1, 0, 0, "", 40};
+    pthread_t tp;
+    pthread_create(&tp, NULL, fake_thread, &p);
+    while (__atomic_load_n(&p.tried, __ATOMIC_SEQ_CST) == 0)
+        usleep(1000);
+    fake_thread(&q);
+    CHECK(q.rc == 0 && !__atomic_load_n(&p.done, __ATOMIC_SEQ_CST) && backend_admission_waits() == waits0 + 1,
+          "two stages whose estimates fit together run at once");
+    __atomic_store_n(&d.release, 1, __ATOMIC_SEQ_CST);
+    pthread_join(tp, NULL);
+    backend_test_set_device_room(-1);
 }
 
 int main(void)
@@ -353,5 +396,6 @@ int main(void)
     test_fp16_bound(shape_names[SHAPE_FIELDS], &r);
     volume_free(&r);
     test_oom_wait();
+    test_admission();
     return check_done();
 }

@@ -4,7 +4,8 @@
  * the bounding-box diagonal (the kernels are built to give the CPU's floats,
  * so the difference is expected to be 0), fp16 equal to the CPU emulation of
  * fp16 storage and within the bound of lib/hd/half_round.h; the
- * out-of-memory path frees everything and falls back. The renderer: the CUDA
+ * out-of-memory path frees everything and falls back; vertex normals the
+ * CPU's floats bit for bit. The renderer: the CUDA
  * picture is the CPU picture byte for byte (texture, vertex colours,
  * computed normals, perspective and ortho, a sheet of a non-square size,
  * transparent and translucent backgrounds, coincident triangles), and its
@@ -26,6 +27,7 @@
 #include "decimate.h"
 #include "cuda_shapes.h"
 #include "mt.h"
+#include "normals.h"
 #include "render.h"
 #include "smooth.h"
 #ifdef ORFEAS_CUDA
@@ -102,6 +104,18 @@ static void parity_volume(const char *name, const orf_volume *v)
     rc = skip_reason ? -1 : backend_smooth_taubin(&gpu, &s2, SMOOTH_ITERATIONS, SMOOTH_LAMBDA, SMOOTH_MU, &f, &e);
     PCHECK(rc == 0 && ran_on_gpu(&f) && close_mesh(&s1, &s2, &shift),
            "parity taubin %s: positions within 1e-4 of the diagonal (max shift %.3g)", name, shift);
+    /* normals of the smoothed CPU mesh, both ways: the same bits */
+    memcpy(s2.pos, s1.pos, (size_t)s1.nverts * 3 * sizeof(float));
+    mesh_compute_normals(&s1, &e);
+    rc = skip_reason ? -1 : backend_compute_normals(&gpu, &s2, &f, &e);
+    size_t ndiff = (size_t)-1;
+    if (rc == 0 && s2.nrm && s1.nrm && s2.nverts == s1.nverts) {
+        ndiff = 0;
+        for (size_t i = 0; i < 3 * (size_t)s1.nverts; i++)
+            ndiff += memcmp(&s1.nrm[i], &s2.nrm[i], sizeof(float)) != 0;
+    }
+    PCHECK(rc == 0 && ran_on_gpu(&f) && ndiff == 0, "parity normals %s: the CPU's floats bit for bit (%zu differ)",
+           name, ndiff);
     mesh_free(&s1);
     mesh_free(&s2);
     mesh_free(&ref);

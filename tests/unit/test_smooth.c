@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "check.h"
+#include "hd/smooth_ring.h"
 #include "hd/smooth_vertex.h"
 #include "refine.h"
 #include "smooth.h"
@@ -84,6 +85,68 @@ static void add_radial_noise(orf_mesh *m, double amplitude, uint64_t seed)
         for (int k = 0; k < 3; k++)
             p[k] = (float)(p[k] * f);
     }
+}
+
+/* The adjacency as kernels/cuda_smooth.cu builds it, on the host: the
+ * counts, the scan, then the corners placed in a shuffled order (as the
+ * device's atomics may take them, corners of different triangles
+ * interleaved), then the vertices' rings in reverse order. 1 when it is
+ * smooth_adjacency_build's: the same starts, counts, kept neighbours and
+ * kinds. */
+static int device_order_adjacency_same(const orf_mesh *m, uint64_t seed, uint32_t *max_valence)
+{
+    orf_err e;
+    smooth_adjacency ref;
+    if (smooth_adjacency_build(m, &ref, &e) != 0)
+        return 0;
+    uint32_t nv = m->nverts, nt = m->ntris;
+    uint32_t *start = calloc((size_t)nv + 1, sizeof *start), *cursor = calloc((size_t)nv + 1, sizeof *cursor);
+    uint32_t *nbr = malloc(((size_t)nt * 6 + 1) * sizeof *nbr), *order = malloc(((size_t)nt * 3 + 1) * sizeof *order);
+    uint8_t *kind = malloc((size_t)nv + 1);
+    for (uint32_t t = 0; t < nt; t++)
+        if (smooth_tri_used(m->idx + 3 * (size_t)t))
+            for (int k = 0; k < 3; k++)
+                start[m->idx[3 * (size_t)t + k]] += 2;
+    uint32_t sum = 0;
+    for (uint32_t v = 0; v <= nv; v++) {
+        uint32_t c = start[v];
+        start[v] = sum;
+        sum += c;
+    }
+    for (uint32_t i = 0; i < 3 * nt; i++)
+        order[i] = i;
+    for (uint32_t i = 3 * nt; i > 1; i--) { /* Fisher-Yates */
+        uint32_t j = (uint32_t)(rng_uniform(&seed) * i);
+        if (j >= i)
+            j = i - 1;
+        uint32_t x = order[i - 1];
+        order[i - 1] = order[j];
+        order[j] = x;
+    }
+    for (uint32_t i = 0; i < 3 * nt; i++) {
+        const uint32_t *c = m->idx + 3 * (size_t)(order[i] / 3);
+        int k = (int)(order[i] % 3);
+        if (smooth_tri_used(c))
+            smooth_ring_place(c, k, cursor[c[k]]++, start, nbr);
+    }
+    *max_valence = 0;
+    for (uint32_t v = nv; v-- > 0;) {
+        if (cursor[v] > *max_valence)
+            *max_valence = cursor[v];
+        smooth_ring_vertex(start, cursor, nbr, kind, v);
+    }
+    int same = 1;
+    for (uint32_t v = 0; v < nv && same; v++) {
+        same = start[v] == ref.start[v] && cursor[v] == ref.count[v] && kind[v] == ref.kind[v] &&
+               memcmp(nbr + start[v], ref.nbr + ref.start[v], cursor[v] * sizeof *nbr) == 0;
+    }
+    free(start);
+    free(cursor);
+    free(nbr);
+    free(order);
+    free(kind);
+    smooth_adjacency_free(&ref);
+    return same;
 }
 
 int main(void)
@@ -298,6 +361,72 @@ int main(void)
         CHECK(sd1 * 2 < sd0, "while the sphere is smoothed: radius std-dev %.5f -> %.5f", sd0, sd1);
         mesh_free(&two);
         mesh_free(&cube);
+    }
+    /* The device's way of building the adjacency gives the CPU's: an
+     * icosphere, the same with its bottom cut open, then a mesh with a fan of
+     * 100 triangles around one vertex (the long-list sort), a triangle
+     * with a repeated vertex, an edge three triangles share and an unused
+     * vertex. */
+    {
+        orf_mesh sph, fan;
+        uint32_t valence = 0;
+        icosphere(&sph, 3, 1.0f);
+        CHECK(device_order_adjacency_same(&sph, 1, &valence),
+              "sphere: the adjacency placed in the device's order is the CPU's (valence up to %u)", valence);
+        uint32_t kept = 0;
+        for (uint32_t t = 0; t < sph.ntris; t++) /* drop the triangles below z = -0.5 */
+            if (sph.pos[3 * sph.idx[3 * t] + 2] > -0.5f)
+                memmove(sph.idx + 3 * kept++, sph.idx + 3 * t, 3 * sizeof *sph.idx);
+        sph.ntris = kept;
+        CHECK(device_order_adjacency_same(&sph, 2, &valence),
+              "open sphere: the same in the device's order (%u triangles)", sph.ntris);
+        uint32_t nfan = 100;
+        mesh_alloc(&fan, nfan + 4, nfan + 3, 0, NULL);
+        fan.pos[0] = fan.pos[1] = fan.pos[2] = 0;
+        for (uint32_t i = 0; i < nfan; i++) {
+            double a = 2 * M_PI * i / nfan;
+            fan.pos[3 * (i + 1)] = (float)cos(a);
+            fan.pos[3 * (i + 1) + 1] = (float)sin(a);
+            fan.pos[3 * (i + 1) + 2] = 0;
+            fan.idx[3 * i] = 0;
+            fan.idx[3 * i + 1] = 1 + i;
+            fan.idx[3 * i + 2] = 1 + (i + 1) % nfan;
+        }
+        for (int k = 0; k < 9; k++)
+            fan.pos[3 * (nfan + 1) + k] = (float)(k + 2);
+        uint32_t extra[9] = {0, 1, nfan + 1, 3, 3, 4, nfan + 2, nfan + 1, nfan + 1};
+        memcpy(fan.idx + 3 * nfan, extra, sizeof extra); /* a third triangle on edge 0-1; a repeated vertex */
+        CHECK(device_order_adjacency_same(&fan, 3, &valence),
+              "fan with a shared edge and a repeated vertex: the same in the device's order (valence %u)",
+              valence);
+        smooth_adjacency fa;
+        CHECK(smooth_adjacency_build(&fan, &fa, &e) == 0 && fa.kind[0] == SMOOTH_FIXED &&
+                  fa.kind[nfan + 3] == SMOOTH_UNUSED && fa.kind[2] == SMOOTH_BOUNDARY && fa.count[2] == 2 &&
+                  fa.nbr[fa.start[2]] == 1 && fa.nbr[fa.start[2] + 1] == 3,
+              "fan: the hub (on an edge of three triangles) is fixed, the unused vertex unused, rim vertex 2 "
+              "moves along the rim, between 1 and 3 (kinds %d %d %d)",
+              fa.kind[0], fa.kind[nfan + 3], fa.kind[2]);
+        smooth_adjacency_free(&fa);
+        mesh_free(&sph);
+        mesh_free(&fan);
+    }
+    {
+        /* the long-list sort (heapsort) against a counting of the values */
+        uint32_t v[300], hist[50] = {0}, ok = 1;
+        uint64_t sd = 99;
+        for (int len = 33; len <= 300 && ok; len += 89) {
+            memset(hist, 0, sizeof hist);
+            for (int i = 0; i < len; i++) {
+                v[i] = (uint32_t)(rng_uniform(&sd) * 50) % 50;
+                hist[v[i]]++;
+            }
+            smooth_sort_u32(v, (uint32_t)len);
+            for (int i = 0; i < len && ok; i++) {
+                ok = (i == 0 || v[i - 1] <= v[i]) && hist[v[i]] > 0;
+                hist[v[i]]--;
+            }
+        }
+        CHECK(ok, "smooth_sort_u32 sorts long lists with repeats (33, 122, 211, 300 values)");
     }
     return check_done();
 }
