@@ -19,12 +19,14 @@
  * round to nearest even, sign-preserving), half the memory of fp32; the mesh
  * then equals the CPU mesh of the half-rounded volume, bit for bit.
  *
- * Device memory per job (bytes, P = nx*ny*nz grid points, s = 4 or 2):
- *   P * (s + 1 + 1 + 4 + 4)  volume, inside flags, crossing-edge bits,
- *                         vertex and triangle counts scanned in place into
- *                         offsets (the flags, bits and counts are freed
+ * Device memory per job (bytes, P = nx*ny*nz grid points, s = 4 or 2, A
+ * active points, those whose edges cross the surface, hd/mt_active.h):
+ *   P * (s + 1)           volume and inside flags
+ *   + A * 17              the active points' list, crossing bits and vertex
+ *                         and triangle offsets (freed, with the flags,
  *                         before the mesh is copied to the host)
  *   + 12 NV + 12 NT       the mesh, + the field (12 w h) while sampling
+ *   + CUB's scratch for the count and the selection of the active points
  * cuda_job_stats.peak_bytes reports what a call held at its peak.
  */
 #ifndef ORFEAS_CUDA_BACKEND_H

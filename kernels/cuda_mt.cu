@@ -1,22 +1,30 @@
 /* cuda_mt.cu - marching tetrahedra on the GPU (cuda_mt_extract; the
  * contract is cuda_backend.h's).
  *
- * Marching tetrahedra in five passes over the grid points, mirroring mt.c so
+ * Marching tetrahedra over the active points only (hd/mt_active.h: a point
+ * is active when one of its edges crosses the surface), mirroring mt.c so
  * the output is the CPU's, array for array:
- *   inside     in[p] = f[p] > 0, as mt.c
- *   classify   per point p: its crossing-edge bits (mt_point_edges) and
- *              vertex count, and for the cell whose lowest corner it is, the
- *              triangle count (mt_cell_index, mt_tri_count)
- *   scan       exclusive prefix sums of both counts, in place: vertex ids are
- *              numbered by (point index, edge dir) and triangles by (cell
+ *   inside     in[p] = f[p] > 0, as mt.c (1 byte a grid point)
+ *   compact    the active points counted (a reduction) and listed in
+ *              ascending order (a stable selection): act[0..A)
+ *   classify   per active point: its crossing-edge bits (mt_point_edges),
+ *              vertex count, and its cell's triangle count
+ *   scan       exclusive prefix sums of both counts, in place: vertex ids
+ *              are numbered by (point index, edge dir) and triangles by (cell
  *              index, table order), exactly the CPU's slab-by-slab order
- *   vertices   per point with crossing edges: positions (mt_edge_t)
- *   triangles  per cell with triangles: corners from mt_tris through
- *              mt_edge_vertex (shared vertex ids: welded, watertight)
- * Cells with no triangles and points with no crossings exit after reading
- * one word, so the last two passes only work where the surface is.
+ *   vertices   per active point: positions (mt_edge_t)
+ *   triangles  per active point's cell: corners from mt_tris through
+ *              mt_edge_vertex, the neighbour points found in act
+ *              (mt_active_find; shared vertex ids: welded, watertight)
+ * Beside the volume, a job holds 1 byte a grid point and about 17 bytes an
+ * active point (the list, bits, two counts), so its memory follows the
+ * surface, not the volume (device.h's estimate).
  */
 #include <cuda_runtime.h>
+
+#include <cub/cub.cuh>
+#include <thrust/iterator/counting_iterator.h>
+#include <thrust/iterator/transform_iterator.h>
 
 #include <mutex>
 #include <stdint.h>
@@ -24,6 +32,7 @@
 #include <string.h>
 
 #include "hd/half_round.h"
+#include "hd/mt_active.h"
 #include "hd/mt_cell.h"
 
 extern "C" {
@@ -69,36 +78,47 @@ template <typename T> __global__ void k_inside(const T *f, uint64_t n, uint8_t *
     in[p] = vload(f, p) > 0.0f;
 }
 
-__global__ void k_classify(const uint8_t *in, grid g, uint8_t *bits, uint32_t *vcnt, uint32_t *tcnt)
-{
-    long sy = g.nx, sz = (long)g.slab;
-    FOR_EACH(p, g.npts)
+/* 1 for an active grid point (hd/mt_active.h), for the count and the selection */
+struct active_point {
+    const uint8_t *in;
+    int nx, ny, nz;
+    __host__ __device__ uint64_t operator()(const uint64_t &p) const
     {
+        int i = (int)(p % (uint64_t)nx);
+        uint64_t r = p / (uint64_t)nx;
+        int j = (int)(r % (uint64_t)ny), k = (int)(r / (uint64_t)ny);
+        return mt_point_edges(in, nx, ny, nz, i, j, k, (long)p) != 0;
+    }
+};
+
+__global__ void k_classify(const uint8_t *in, grid g, const uint64_t *act, uint32_t nact, uint8_t *bits,
+                           uint32_t *vcnt, uint32_t *tcnt)
+{
+    FOR_EACH(a, nact)
+    {
+        uint64_t p = act[a];
         int i = (int)(p % (uint64_t)g.nx);
         uint64_t r = p / (uint64_t)g.nx;
         int j = (int)(r % (uint64_t)g.ny), k = (int)(r / (uint64_t)g.ny);
-        unsigned b = mt_point_edges(in, g.nx, g.ny, g.nz, i, j, k, (long)p), nt = 0;
-        if (i + 1 < g.nx && j + 1 < g.ny && k + 1 < g.nz)
-            nt = d_tri_count[mt_cell_index(in, (long)p, sy, sz)];
-        bits[p] = (uint8_t)b;
-        vcnt[p] = (uint32_t)__popc(b);
-        tcnt[p] = nt;
+        unsigned b = mt_point_edges(in, g.nx, g.ny, g.nz, i, j, k, (long)p);
+        bits[a] = (uint8_t)b;
+        vcnt[a] = (uint32_t)__popc(b);
+        tcnt[a] = mt_active_tri_count(in, g.nx, g.ny, g.nz, g.slab, p, d_tri_count);
     }
 }
 
 template <typename T>
-__global__ void k_vertices(const T *f, grid g, const uint8_t *bits, const uint32_t *vbase, float x0,
-                           float y0, float z0, float step, float *pos)
+__global__ void k_vertices(const T *f, grid g, const uint64_t *act, uint32_t nact, const uint8_t *bits,
+                           const uint32_t *vbase, float x0, float y0, float z0, float step, float *pos)
 {
-    FOR_EACH(p, g.npts)
+    FOR_EACH(a, nact)
     {
-        unsigned b = bits[p];
-        if (!b)
-            continue;
+        unsigned b = bits[a];
+        uint64_t p = act[a];
         int i = (int)(p % (uint64_t)g.nx);
         uint64_t r = p / (uint64_t)g.nx;
         int j = (int)(r % (uint64_t)g.ny), k = (int)(r / (uint64_t)g.ny);
-        uint64_t id = vbase[p];
+        uint64_t id = vbase[a];
         float fp = vload(f, p);
         for (unsigned d = 1; d < 8; d++) {
             if (!(b & (1u << (d - 1))))
@@ -114,24 +134,12 @@ __global__ void k_vertices(const T *f, grid g, const uint8_t *bits, const uint32
     }
 }
 
-__global__ void k_triangles(const uint8_t *in, grid g, const uint8_t *bits, const uint32_t *vbase,
-                            const uint32_t *tbase, uint32_t *idx)
+__global__ void k_triangles(const uint8_t *in, grid g, const uint64_t *act, uint32_t nact, const uint8_t *bits,
+                            const uint32_t *vbase, const uint32_t *tbase, uint32_t *idx)
 {
-    FOR_EACH(p, g.npts)
-    {
-        if (p + 1 >= g.npts || tbase[p + 1] == tbase[p])
-            continue; /* no triangles (the last point has no cell) */
-        unsigned ci = mt_cell_index(in, (long)p, (long)g.nx, (long)g.slab);
-        unsigned nt = d_tri_count[ci];
-        uint64_t t = tbase[p];
-        for (unsigned a = 0; a < 3 * nt; a++) {
-            unsigned code = d_tris[ci][a];
-            unsigned lo = code >> 3, dir = code & 7;
-            uint64_t q = p + (uint64_t)(lo >> 2 & 1) * g.slab + (uint64_t)(lo >> 1 & 1) * (uint64_t)g.nx +
-                         (uint64_t)(lo & 1);
-            idx[3 * t + a] = mt_edge_vertex(vbase[q], bits[q], dir);
-        }
-    }
+    FOR_EACH(a, nact)
+    mt_active_triangles(in, g.nx, g.ny, g.nz, g.slab, act, nact, bits, vbase, tbase, (uint32_t)a, d_tri_count,
+                        d_tris, idx);
 }
 
 /* cuda_volume.h says what it does */
@@ -146,21 +154,50 @@ cudaError_t mt_run(job &J, const T *d_f, const orf_volume *v, orf_mesh *m, int *
     g.slab = (uint64_t)g.nx * (uint64_t)g.ny;
     g.npts = g.slab * (uint64_t)g.nz;
     CK(tables_upload(J));
-    uint8_t *in = nullptr, *bits = nullptr;
+    uint8_t *in = nullptr, *bits = nullptr, *temp = nullptr;
+    uint64_t *act = nullptr, *d_nact = nullptr;
     uint32_t *vbase = nullptr, *tbase = nullptr, *d_idx = nullptr;
     float *d_pos = nullptr;
     CK(job_alloc(J, &in, g.npts));
-    CK(job_alloc(J, &bits, g.npts));
-    CK(job_alloc(J, &vbase, g.npts));
-    CK(job_alloc(J, &tbase, g.npts));
-    unsigned nb = blocks_for(g.npts);
-    k_inside<T><<<nb, THREADS, 0, J.stream>>>(d_f, g.npts, in);
+    k_inside<T><<<blocks_for(g.npts), THREADS, 0, J.stream>>>(d_f, g.npts, in);
     CK_LAUNCH("k_inside");
-    k_classify<<<nb, THREADS, 0, J.stream>>>(in, g, bits, vbase, tbase);
+    /* the active points: counted, then listed in order */
+    active_point op = {in, g.nx, g.ny, g.nz};
+    thrust::counting_iterator<uint64_t> points(0);
+    auto flags = thrust::make_transform_iterator(points, op);
+    size_t tb_count = 0, tb_select = 0;
+    CK(job_alloc(J, &d_nact, 1));
+    CK(cub::DeviceReduce::Sum(nullptr, tb_count, flags, d_nact, (int64_t)g.npts, J.stream));
+    CK(cub::DeviceSelect::If(nullptr, tb_select, points, act, d_nact, (int64_t)g.npts, op, J.stream));
+    CK(job_alloc(J, &temp, tb_count > tb_select ? tb_count : tb_select));
+    {
+        size_t tb = tb_count > tb_select ? tb_count : tb_select;
+        CK(cub::DeviceReduce::Sum(temp, tb, flags, d_nact, (int64_t)g.npts, J.stream));
+    }
+    uint64_t A = 0;
+    CK(cudaMemcpyAsync(&A, d_nact, sizeof A, cudaMemcpyDeviceToHost, J.stream));
+    CK(cudaStreamSynchronize(J.stream));
+    if (A > UINT32_MAX / 2) {
+        *nv_out = A;
+        *too_large = 1;
+        return cudaSuccess;
+    }
+    uint32_t nact = (uint32_t)A;
+    CK(job_alloc(J, &act, (size_t)nact));
+    if (nact) {
+        size_t tb = tb_count > tb_select ? tb_count : tb_select;
+        CK(cub::DeviceSelect::If(temp, tb, points, act, d_nact, (int64_t)g.npts, op, J.stream));
+    }
+    CK(job_free(J, temp));
+    CK(job_alloc(J, &bits, (size_t)nact));
+    CK(job_alloc(J, &vbase, (size_t)nact + 1));
+    CK(job_alloc(J, &tbase, (size_t)nact + 1));
+    unsigned nb = blocks_for(nact);
+    k_classify<<<nb, THREADS, 0, J.stream>>>(in, g, act, nact, bits, vbase, tbase);
     CK_LAUNCH("k_classify");
     uint64_t NV = 0, NT = 0;
-    CK(scan_exclusive(J, vbase, g.npts, &NV));
-    CK(scan_exclusive(J, tbase, g.npts, &NT));
+    CK(scan_exclusive(J, vbase, nact, &NV));
+    CK(scan_exclusive(J, tbase, nact, &NT));
     *nv_out = NV;
     if (NV > UINT32_MAX - 1 || NT > UINT32_MAX / 3) {
         *too_large = 1;
@@ -168,13 +205,15 @@ cudaError_t mt_run(job &J, const T *d_f, const orf_volume *v, orf_mesh *m, int *
     }
     CK(job_alloc(J, &d_pos, (size_t)NV * 3));
     CK(job_alloc(J, &d_idx, (size_t)NT * 3));
-    k_vertices<T><<<nb, THREADS, 0, J.stream>>>(d_f, g, bits, vbase, v->x0, v->y0, v->z0, v->step,
+    k_vertices<T><<<nb, THREADS, 0, J.stream>>>(d_f, g, act, nact, bits, vbase, v->x0, v->y0, v->z0, v->step,
                                                d_pos);
     CK_LAUNCH("k_vertices");
-    k_triangles<<<nb, THREADS, 0, J.stream>>>(in, g, bits, vbase, tbase, d_idx);
+    k_triangles<<<nb, THREADS, 0, J.stream>>>(in, g, act, nact, bits, vbase, tbase, d_idx);
     CK_LAUNCH("k_triangles");
     /* the scratch goes before the host copy so the peak is the larger of the two phases */
     CK(job_free(J, in));
+    CK(job_free(J, d_nact));
+    CK(job_free(J, act));
     CK(job_free(J, bits));
     CK(job_free(J, vbase));
     CK(job_free(J, tbase));

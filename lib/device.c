@@ -48,10 +48,11 @@ uint64_t device_job_bytes(int resolution, device_precision p)
     uint64_t sample = p == DEVICE_PRECISION_FP16 ? 2 : 4;
     uint64_t points = (n + 4) * (n + 4) * (n + 5);
     uint64_t volume = points * sample;
-    uint64_t scratch = points * DEVICE_SCRATCH_BYTES_PER_POINT;
+    uint64_t inside = points * DEVICE_INSIDE_BYTES_PER_POINT;
+    uint64_t active = DEVICE_SURFACE_CELLS_PER_N2 * n * n * DEVICE_ACTIVE_BYTES_PER_POINT;
     uint64_t surface = DEVICE_SURFACE_CELLS_PER_N2 * n * n * DEVICE_SURFACE_BYTES_PER_CELL;
     uint64_t field = n * n * DEVICE_FIELD_BYTES_PER_PIXEL;
-    return volume + scratch + surface + field + DEVICE_FIXED_BYTES;
+    return volume + inside + active + surface + field + DEVICE_FIXED_BYTES;
 }
 
 uint64_t device_usable_bytes(uint64_t free_bytes, uint64_t budget_bytes)

@@ -24,9 +24,12 @@
  *
  *   volume    P * s             one sample a point; s = 4 bytes (fp32) or 2
  *                               bytes (fp16 volume storage)
- *   scratch   P * 10            per point: inside flag and case bits (1 byte
- *                               each), vertex and triangle offsets for the
- *                               scans (4 bytes each)
+ *   inside    P * 1             the inside flag of each point (1 byte)
+ *   active    8 N^2 * 17        per active point (one whose edges cross the
+ *                               surface, hd/mt_active.h): its index (8
+ *                               bytes), crossing bits (1), vertex and
+ *                               triangle offsets (4 each); at most as many
+ *                               as the crossed cells below
  *   surface   8 N^2 * 64        the mesh and the scans' tile sums (bounded by
  *                               8 N^2 crossed cells at 64 bytes: up to 2
  *                               triangles of 3 x 4-byte indices and welded
@@ -34,16 +37,18 @@
  *                               234 000 vertices, 8.4 MB, for samples/orfeas.png
  *                               at N = 256 against this term's 33.5 MB)
  *   field     N^2 * 16          the 2D field the volume is sampled from
- *   fixed     8 MiB             the decoded image and per-stage scratch
+ *   fixed     8 MiB             the decoded image, per-stage scratch, CUB's
  *
- * At N = 256: fp32 290 002 016 bytes (277 MiB rounded up), fp16 254 714 816
- * (243 MiB); at N = 512: fp32 2 073 961 568 (1978 MiB), fp16 1 798 652 864
- * (1716 MiB). fp16 saves 2 of the 14 bytes a point: the scans' offsets, not
- * the volume, dominate. (The first estimate, (N+1)^3 * s + N^3 for the volume
+ * At N = 256: fp32 140 122 512 bytes (134 MiB rounded up), fp16 104 835 312
+ * (100 MiB); at N = 512: fp32 870 723 984 (831 MiB), fp16 595 415 280
+ * (568 MiB). Until the extraction kept only the active points, each point
+ * held 10 bytes of scratch (flags and both offsets, P * 10: 277 MiB at
+ * N = 256 in fp32, 243 in fp16), and fp16 saved 2 of 14 bytes a point; now
+ * it saves 2 of 5. (The first estimate, (N+1)^3 * s + N^3 for the volume
  * and case bytes, 122 MiB at N = 256, missed the 9 bytes a point of flags and
- * offsets that mt_run allocates: about 2.3 times too few bytes, so jobs_fit
- * promised 2.3 times too many jobs.) The GPU benchmark (make bench-gpu)
- * prints the measured peak over this estimate.
+ * offsets that mt_run then allocated: about 2.3 times too few bytes, so
+ * jobs_fit promised 2.3 times too many jobs.) The GPU benchmark (make
+ * bench-gpu) prints the measured peak over this estimate.
  *
  * Jobs that fit: usable = min(free, budget) * DEVICE_SAFETY (budget 0 = none);
  * jobs_fit = floor(usable / job_bytes), capped by the queue depth when it is
@@ -71,7 +76,8 @@
 #define DEVICE_RESOLUTION_MAX 4096
 #define DEVICE_SAFETY 0.9          /* share of min(free, budget) jobs may use */
 #define DEVICE_FP32_MIN_JOBS 2     /* fewer fp32 jobs than this fit: recommend fp16 */
-#define DEVICE_SCRATCH_BYTES_PER_POINT 10
+#define DEVICE_INSIDE_BYTES_PER_POINT 1
+#define DEVICE_ACTIVE_BYTES_PER_POINT 17
 #define DEVICE_SURFACE_CELLS_PER_N2 8
 #define DEVICE_SURFACE_BYTES_PER_CELL 64
 #define DEVICE_FIELD_BYTES_PER_PIXEL 16

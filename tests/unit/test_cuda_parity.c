@@ -108,13 +108,13 @@ static void parity_volume(const char *name, const orf_volume *v)
     memcpy(s2.pos, s1.pos, (size_t)s1.nverts * 3 * sizeof(float));
     mesh_compute_normals(&s1, &e);
     rc = skip_reason ? -1 : backend_compute_normals(&gpu, &s2, &f, &e);
-    size_t ndiff = (size_t)-1;
+    long ndiff = -1;
     if (rc == 0 && s2.nrm && s1.nrm && s2.nverts == s1.nverts) {
         ndiff = 0;
         for (size_t i = 0; i < 3 * (size_t)s1.nverts; i++)
             ndiff += memcmp(&s1.nrm[i], &s2.nrm[i], sizeof(float)) != 0;
     }
-    PCHECK(rc == 0 && ran_on_gpu(&f) && ndiff == 0, "parity normals %s: the CPU's floats bit for bit (%zu differ)",
+    PCHECK(rc == 0 && ran_on_gpu(&f) && ndiff == 0, "parity normals %s: the CPU's floats bit for bit (%ld differ)",
            name, ndiff);
     mesh_free(&s1);
     mesh_free(&s2);

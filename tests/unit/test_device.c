@@ -38,12 +38,12 @@ static void test_estimate(void)
     CHECK(device_job_bytes(DEVICE_RESOLUTION_MAX, DEVICE_PRECISION_FP32) > 4096ull * 4096 * 4096 * 4,
           "the largest grid does not overflow");
     /* The header's worked numbers stay true. */
-    CHECK(j32 == 290002016 && (j32 + (1 << 20) - 1) >> 20 == 277,
-          "N=256 fp32 is 290 002 016 B, 277 MiB, as the header says (%llu B)", (unsigned long long)j32);
-    CHECK(j16 == 254714816 && (j16 + (1 << 20) - 1) >> 20 == 243,
-          "N=256 fp16 is 254 714 816 B, 243 MiB, as the header says (%llu B)", (unsigned long long)j16);
-    CHECK(j512 == 2073961568 && device_job_bytes(512, DEVICE_PRECISION_FP16) == 1798652864,
-          "N=512 is 2 073 961 568 B in fp32, 1 798 652 864 in fp16, as the header says");
+    CHECK(j32 == 140122512 && (j32 + (1 << 20) - 1) >> 20 == 134,
+          "N=256 fp32 is 140 122 512 B, 134 MiB, as the header says (%llu B)", (unsigned long long)j32);
+    CHECK(j16 == 104835312 && (j16 + (1 << 20) - 1) >> 20 == 100,
+          "N=256 fp16 is 104 835 312 B, 100 MiB, as the header says (%llu B)", (unsigned long long)j16);
+    CHECK(j512 == 870723984 && device_job_bytes(512, DEVICE_PRECISION_FP16) == 595415280,
+          "N=512 is 870 723 984 B in fp32, 595 415 280 in fp16, as the header says");
 }
 
 static void test_fit(void)
