@@ -76,6 +76,12 @@ int cuda_smooth_taubin(orf_mesh *m, int iterations, float lambda, float mu, cuda
  * On failure m->nrm holds no result (the CPU computes it again). */
 int cuda_mesh_normals(orf_mesh *m, cuda_job_stats *stats, orf_err *e);
 
+/* The inflation field's multigrid solve on the device (field_internal.h's
+ * field_inflate_solve, its levels built on the host by the CPU's code, its
+ * steps hd/mg_cell.h's): the same heights, cycles and residual. */
+int cuda_field_inflate_solve(const float *cov, int w, int h, double tol, float *out, int *cycles,
+                             double *resid, cuda_job_stats *stats, orf_err *e);
+
 /* Test hook: make device allocations fail with cudaErrorMemoryAllocation
  * once this process's CUDA jobs would hold more than `bytes` (0: no limit),
  * so the out-of-memory path (free everything, "cuda_oom") runs on a real

@@ -11,6 +11,7 @@
 #include <strings.h>
 #include <time.h>
 
+#include "field_internal.h"
 #include "hd/half_round.h"
 #include "mt.h"
 #include "normals.h"
@@ -290,7 +291,8 @@ typedef enum {
     STAGE_EXTRACT,
     STAGE_SMOOTH,
     STAGE_DECIMATE,
-    STAGE_NORMALS
+    STAGE_NORMALS,
+    STAGE_FIELD
 } stage_kind;
 
 typedef struct stage_args {
@@ -303,6 +305,12 @@ typedef struct stage_args {
     float lambda, mu;
     const decimate_opts *dopts;
     decimate_report *drep;
+    const float *cov; /* the field solve: coverage in, heights out */
+    int w, h;
+    double tol;
+    float *heights;
+    int *cycles;
+    double *resid;
 } stage_args;
 
 /* The CUDA twin of a stage; "unavailable" in a build without CUDA. */
@@ -331,6 +339,9 @@ static int run_cuda(stage_kind s, const stage_args *a, int fp16, uint64_t *peak,
     case STAGE_NORMALS:
         rc = cuda_mesh_normals(a->m, &st, e);
         break;
+    case STAGE_FIELD:
+        rc = cuda_field_inflate_solve(a->cov, a->w, a->h, a->tol, a->heights, a->cycles, a->resid, &st, e);
+        break;
     }
     *peak = st.peak_bytes;
     return rc;
@@ -346,7 +357,8 @@ static int run_cuda(stage_kind s, const stage_args *a, int fp16, uint64_t *peak,
 /* What stage s holds on the device at its peak, for admission: the
  * estimates of device.h (a grid) and of the kernels' headers (a mesh:
  * cuda_smooth.cu 41 bytes a vertex and 36 a triangle, cuda_decimate.h
- * 120 and 142, cuda_normals.cu 28 and 64 with the sort's scratch). */
+ * 120 and 142, cuda_normals.cu 28 and 64 with the sort's scratch; a field
+ * solve, cuda_field.cu's levels). */
 static uint64_t stage_bytes(stage_kind s, const stage_args *a, device_precision p)
 {
     uint64_t nv = a->m ? a->m->nverts : 0, nt = a->m ? a->m->ntris : 0;
@@ -364,6 +376,8 @@ static uint64_t stage_bytes(stage_kind s, const stage_args *a, device_precision 
         return 120 * nv + 142 * nt;
     case STAGE_NORMALS:
         return 28 * nv + 64 * nt;
+    case STAGE_FIELD: /* five doubles and a byte a cell, the coarser levels a third more */
+        return (uint64_t)(a->w + 2) * (uint64_t)(a->h + 2) * 41 * 4 / 3 + 8 * (uint64_t)a->h;
     }
     return 0;
 }
@@ -404,6 +418,10 @@ static int run_cpu(stage_kind s, const stage_args *a, orf_err *e)
         return mesh_decimate(a->m, a->dopts, a->drep, e);
     case STAGE_NORMALS:
         return mesh_compute_normals(a->m, e);
+    case STAGE_FIELD:
+        if (field_inflate_solve(a->cov, a->w, a->h, a->tol, a->heights, a->cycles, a->resid) != 0)
+            return orf_fail(e, "too_large", "field: out of memory for the solver");
+        return 0;
     }
     return orf_fail(e, "bad_request", "unknown stage");
 }
@@ -420,7 +438,8 @@ static int run_stage(const orf_backend *b, stage_kind s, const stage_args *a, ba
         if (s == STAGE_SAMPLE)
             cuda = 0;
         else
-            cuda = dev_get(!(s == STAGE_EXTRACT && a->n <= BACKEND_AUTO_WAIT_GRID)) == DEV_READY;
+            cuda = dev_get(!((s == STAGE_EXTRACT && a->n <= BACKEND_AUTO_WAIT_GRID) || s == STAGE_FIELD)) ==
+                   DEV_READY;
     }
     if (cuda) {
         int fp16 = use_fp16(b);
@@ -486,6 +505,19 @@ int backend_compute_normals(const orf_backend *b, orf_mesh *m, backend_facts *fa
 {
     stage_args a = {.m = m};
     return run_stage(b, STAGE_NORMALS, &a, facts, e);
+}
+
+int backend_field_solve(const orf_backend *b, const float *cov, int w, int h, double tol, float *heights,
+                        int *cycles, double *resid, backend_facts *facts, orf_err *e)
+{
+    stage_args a = {.cov = cov, .w = w, .h = h, .tol = tol, .heights = heights, .cycles = cycles, .resid = resid};
+    return run_stage(b, STAGE_FIELD, &a, facts, e);
+}
+
+int backend_field_solver(void *ctx, const float *cov, int w, int h, double tol, float *heights, int *cycles,
+                         double *resid, orf_err *e)
+{
+    return backend_field_solve((const orf_backend *)ctx, cov, w, h, tol, heights, cycles, resid, NULL, e);
 }
 
 void backend_volume_round_half(orf_volume *v)

@@ -1,7 +1,8 @@
 /* backend.h - which hardware runs a stage: the CPU path or the CUDA kernels.
  *
  * The stage functions of lib/ (volume_sample, mt_extract,
- * mesh_smooth_taubin, mesh_decimate, mesh_compute_normals) are the CPU path and the reference. Each has a
+ * mesh_smooth_taubin, mesh_decimate, mesh_compute_normals, the field's
+ * inflate solve) are the CPU path and the reference. Each has a
  * backend_* twin here that runs it on the chosen backend, so a caller never
  * knows which ran except from the facts it gets back:
  *
@@ -57,7 +58,9 @@
  *   - volume sampling alone (the voxel stage): the CPU; it needs no device,
  *     and the first record never waits for one;
  *   - extraction on a grid of BACKEND_AUTO_WAIT_GRID cells or less (the rough
- *     stage): the device when it is ready, else the CPU, without waiting;
+ *     stage), and the rough stage's field solve: the device when it is
+ *     ready, else the CPU, without waiting (the voxel stage's coarse field
+ *     is solved on the CPU);
  *   - finer extraction, smoothing, decimation and normals (refined, final):
  *     the device, waiting for it to start; the CPU when there is none;
  *   - pictures (render.h): the CPU, which drew as fast (121 against 117 frames
@@ -141,6 +144,17 @@ int backend_decimate(const orf_backend *b, orf_mesh *m, const decimate_opts *o, 
 /* mesh_compute_normals on backend b: the same m->nrm, bit for bit (on CUDA
  * one thread a vertex gathers its corners, hd/normal_vertex.h). */
 int backend_compute_normals(const orf_backend *b, orf_mesh *m, backend_facts *facts, orf_err *e);
+
+/* The inflation field's solve (field.h's field_solver contract) on backend
+ * b: the same heights, cycles and residual (on CUDA the multigrid runs on
+ * the device over hd/mg_cell.h's steps, kernels/cuda_field.cu). */
+int backend_field_solve(const orf_backend *b, const float *cov, int w, int h, double tol, float *heights,
+                        int *cycles, double *resid, backend_facts *facts, orf_err *e);
+
+/* backend_field_solve as a field_solver, ctx the backend: set
+ * field_params.solve to it and solve_ctx to the backend. */
+int backend_field_solver(void *ctx, const float *cov, int w, int h, double tol, float *heights, int *cycles,
+                         double *resid, orf_err *e);
 
 /* For stages run outside this file (render_mesh): 1 when the CUDA stage
  * about to run on b is to fail with a simulated "cuda_oom" instead (b's

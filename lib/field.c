@@ -163,7 +163,13 @@ int field_compute(const orf_mask *mask, const orf_image *img, const field_params
         f->sd[i] *= cell;
 
     if (p->mode == FIELD_INFLATE) {
-        if (field_inflate_solve(cov, w, h, p->tolerance, f->top, &f->cycles, &f->residual) != 0) {
+        if (p->solve) {
+            if (p->solve(p->solve_ctx, cov, w, h, p->tolerance, f->top, &f->cycles, &f->residual, e) != 0) {
+                free(cov);
+                field_free(f);
+                return -1;
+            }
+        } else if (field_inflate_solve(cov, w, h, p->tolerance, f->top, &f->cycles, &f->residual) != 0) {
             free(cov);
             field_free(f);
             return orf_fail(e, "too_large", "field: out of memory for the solver");

@@ -45,6 +45,14 @@ typedef enum { FIELD_BACK_MIRROR = 0, FIELD_BACK_FLAT } field_back;
 #define FIELD_DEFAULT_SIDE 320
 #define FIELD_RELIEF_HEIGHT 0.08f /* model units at full luminance and depth 1 */
 
+/* The inflate mode's solve (lap(h) = -4 inside the mask, h = 0 on its rim;
+ * field_internal.h's field_inflate_solve is the CPU's): the coverage cov
+ * (w x h) in, the heights (cell units squared) out, the V-cycles run and
+ * the final relative residual; 0, or -1 with e set. backend_field_solver
+ * (backend.h) runs it on a backend. */
+typedef int (*field_solver)(void *ctx, const float *cov, int w, int h, double tol, float *out, int *cycles,
+                            double *resid, orf_err *e);
+
 typedef struct field_params {
     field_mode mode;   /* default FIELD_INFLATE */
     field_back back;   /* default FIELD_BACK_MIRROR */
@@ -58,6 +66,8 @@ typedef struct field_params {
                           samples/orfeas.png) at 320 cells the heights are then within
                           5.5e-4 of the largest height of the converged solution, under
                           a tenth of a voxel at N=256 */
+    field_solver solve; /* inflate: who solves; NULL: the CPU. default NULL */
+    void *solve_ctx;    /* its first argument */
 } field_params;
 
 typedef struct orf_field {

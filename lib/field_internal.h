@@ -1,12 +1,14 @@
-/* field_internal.h - what the field_*.c files share and no other file
- * includes: the index of a cell of the working grid, the grid's layout, the
- * limits of a sane field, and the three algorithms field_compute (field.c)
- * is built from, each in its own file. Every array is w x h floats,
+/* field_internal.h - what the field_*.c files share (and, for the solve's
+ * pieces, kernels/cuda_field.cu and lib/backend.c): the index of a cell of
+ * the working grid, the grid's layout, the limits of a sane field, and the
+ * three algorithms field_compute (field.c) is built from, each in its own
+ * file. Every array is w x h floats,
  * row-major, top row first, as in field.h. */
 #ifndef ORFEAS_FIELD_INTERNAL_H
 #define ORFEAS_FIELD_INTERNAL_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "field.h"
 
@@ -58,5 +60,57 @@ int field_signed_distance(const float *cov, int w, int h, float *sd);
  * the final relative residual to *resid. 0, or -1 when memory runs out. */
 int field_inflate_solve(const float *cov, int w, int h, double tol, float *out, int *cycles,
                         double *resid);
+
+/* ---- the multigrid's pieces, for the CUDA solve (kernels/cuda_field.cu) ---- */
+
+/* A level of the cell-centred multigrid: w x h cells with a one-cell border
+ * (hd/mg_cell.h's layout), the interior cells and their runs, the operator
+ * (1 / diagonal, diagonal, the weight of a neighbour: 4^-level), and the
+ * iterate, right-hand side and residual. */
+typedef struct mg_level {
+    int w, h;         /* cells */
+    ptrdiff_t s;      /* row stride: w + 2 */
+    uint8_t *in;      /* interior cell */
+    uint32_t *rstart; /* h + 1: row y's runs are runs[2 * rstart[y] .. 2 * rstart[y + 1]) */
+    int *runs;        /* [x0, x1) pairs of interior cells, row by row */
+    double *idiag;    /* 1 / diagonal of the operator */
+    double *diag;
+    double off;       /* weight of a neighbour: 4^-level */
+    double *u, *b, *r;
+} mg_level;
+
+#define MG_MAX_LEVELS 16
+
+/* The levels of the problem on coverage cov (w x h), on the host: the fine
+ * one (right-hand side 4 inside, u and r 0) and the coarser ones down to 4
+ * cells a side. 0, or -1 when memory runs out (nothing is left allocated). */
+int mg_build(const float *cov, int w, int h, mg_level *lv, int *nlev);
+void mg_free(mg_level *lv, int n);
+
+/* |b| of the fine level: 4 sqrt(interior cells) */
+double mg_bnorm(const mg_level *F);
+
+/* The field out of the fine level's iterate: u where interior and positive,
+ * else 0 (w x h, unpadded). */
+void mg_output(const mg_level *F, float *out);
+
+/* The steps of a backend, on level l (0 the fine one): `sweeps` red-black
+ * sweeps;
+ * the residual r = b - A u, returning sum r^2 summed by rows in row order
+ * when `sum` (else 0); the coarse right-hand side of level l from level
+ * l - 1's residual, its u zeroed; the prolongation of level l + 1 into
+ * level l, added to u or assigned; b = 4 on level l's interior. */
+typedef struct mg_ops {
+    void *ctx;
+    void (*smooth)(void *ctx, int l, int sweeps);
+    double (*residual)(void *ctx, int l, int sum);
+    void (*restrict_to)(void *ctx, int l);
+    void (*prolong)(void *ctx, int l, int add);
+    void (*coarse_rhs)(void *ctx, int l);
+} mg_ops;
+
+/* The full-multigrid start and V-cycles to a relative residual of tol (at
+ * most 60 cycles), the one control flow of both backends. */
+void mg_solve(const mg_ops *o, int nlev, double bnorm, double tol, int *cycles, double *resid);
 
 #endif

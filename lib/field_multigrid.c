@@ -8,6 +8,7 @@
 
 #include "alloc.h"
 #include "field_internal.h"
+#include "hd/mg_cell.h"
 
 /* Cell-centred multigrid. The fine level is the problem: a cell with
  * coverage >= 1/2 is interior, and the rim sits between an interior cell and
@@ -20,24 +21,10 @@
  * need no bounds or interior tests on the neighbours. The loops visit only
  * the runs of interior cells of each row (a cut-out's mask is often a fifth
  * of its grid); r stays 0 on exterior cells from the allocation on. */
-typedef struct mg_level {
-    int w, h;       /* cells */
-    ptrdiff_t s;    /* row stride: w + 2 */
-    uint8_t *in;    /* interior cell */
-    uint32_t *rstart; /* h + 1: row y's runs are runs[2 * rstart[y] .. 2 * rstart[y + 1]) */
-    int *runs;      /* [x0, x1) pairs of interior cells, row by row */
-    double *idiag;  /* 1 / diagonal of the operator */
-    double *diag;
-    double off;     /* weight of a neighbour: 4^-level */
-    double *u, *b, *r;
-} mg_level;
-
-#define MG_MAX_LEVELS 16
-
 /* index of cell (x, y) of a padded level; x in [-1, w], y in [-1, h] */
 static inline size_t pat(const mg_level *L, int x, int y)
 {
-    return (size_t)(y + 1) * (size_t)L->s + (size_t)(x + 1);
+    return mg_at(L->s, x, y);
 }
 
 /* One red-black Gauss-Seidel sweep (both colours). */
@@ -51,11 +38,8 @@ static void mg_smooth(mg_level *L)
             size_t row = pat(L, 0, y);
             for (uint32_t k = L->rstart[y]; k < L->rstart[y + 1]; k++) {
                 int x0 = L->runs[2 * k], x1 = L->runs[2 * k + 1];
-                for (int x = x0 + ((x0 + y + colour) & 1); x < x1; x += 2) {
-                    size_t i = row + (size_t)x;
-                    double n = L->u[i - 1] + L->u[i + 1] + L->u[i - s] + L->u[i + s];
-                    L->u[i] = (L->b[i] + off * n) * L->idiag[i];
-                }
+                for (int x = x0 + ((x0 + y + colour) & 1); x < x1; x += 2)
+                    mg_cell_smooth(L->u, L->b, L->idiag, s, off, row + (size_t)x);
             }
         }
     }
@@ -73,8 +57,7 @@ static double mg_residual(mg_level *L, double *rows)
         for (uint32_t k = L->rstart[y]; k < L->rstart[y + 1]; k++)
             for (int x = L->runs[2 * k]; x < L->runs[2 * k + 1]; x++) {
                 size_t i = row + (size_t)x;
-                double n = L->u[i - 1] + L->u[i + 1] + L->u[i - s] + L->u[i + s];
-                double r = L->b[i] - L->diag[i] * L->u[i] + off * n;
+                double r = mg_cell_residual(L->u, L->b, L->diag, s, off, i);
                 L->r[i] = r;
                 acc += r * r;
             }
@@ -94,15 +77,11 @@ static void mg_prolong(mg_level *L, const mg_level *C, int add)
 {
 #pragma omp parallel for schedule(static) if ((size_t)L->w * (size_t)L->h > 262144)
     for (int y = 0; y < L->h; y++) {
-        int cy = y >> 1, ny = (y & 1) ? cy + 1 : cy - 1;
-        const double *c0 = C->u + pat(C, 0, cy), *c1 = C->u + pat(C, 0, ny);
         size_t row = pat(L, 0, y);
         for (uint32_t k = L->rstart[y]; k < L->rstart[y + 1]; k++)
             for (int x = L->runs[2 * k]; x < L->runs[2 * k + 1]; x++) {
                 size_t i = row + (size_t)x;
-                int cx = x >> 1, nx = (x & 1) ? cx + 1 : cx - 1;
-                /* the border and exterior coarse cells hold 0 */
-                double e = 0.5625 * c0[cx] + 0.1875 * (c0[nx] + c1[cx]) + 0.0625 * c1[nx];
+                double e = mg_cell_prolong(C->u, C->s, x, y);
                 L->u[i] = add ? L->u[i] + e : e;
             }
     }
@@ -119,31 +98,11 @@ static void mg_restrict(const mg_level *L, mg_level *C)
                 C->b[ci] = 0;
                 continue;
             }
-            /* children past the fine grid are border cells: r = 0 there */
-            C->b[ci] = 0.25 * (L->r[pat(L, 2 * x, 2 * y)] + L->r[pat(L, 2 * x + 1, 2 * y)] +
-                               L->r[pat(L, 2 * x, 2 * y + 1)] + L->r[pat(L, 2 * x + 1, 2 * y + 1)]);
+            C->b[ci] = mg_cell_restrict(L->r, L->s, x, y);
         }
 }
 
-static void mg_vcycle(mg_level *lv, int nlev, int l)
-{
-    mg_level *L = &lv[l];
-    if (l == nlev - 1) {
-        for (int k = 0; k < 60; k++)
-            mg_smooth(L);
-        return;
-    }
-    mg_smooth(L);
-    mg_smooth(L);
-    mg_residual(L, NULL);
-    mg_restrict(L, &lv[l + 1]);
-    mg_vcycle(lv, nlev, l + 1);
-    mg_prolong(L, &lv[l + 1], 1);
-    mg_smooth(L);
-    mg_smooth(L);
-}
-
-static void mg_free(mg_level *lv, int n)
+void mg_free(mg_level *lv, int n)
 {
     for (int l = 0; l < n; l++) {
         free(lv[l].in);
@@ -239,19 +198,55 @@ static void mg_fine(mg_level *F, const float *cov)
         }
 }
 
-/* Solve the inflation problem on cells with coverage cov (w x h); the result
- * h (in cell units squared) goes to out. */
-int field_inflate_solve(const float *cov, int w, int h, double tol, float *out, int *cycles,
-                        double *resid)
+/* ---- the solve, on any backend ------------------------------------------- */
+
+static void mg_vcycle(const mg_ops *o, int nlev, int l)
 {
-    mg_level lv[MG_MAX_LEVELS];
-    memset(lv, 0, sizeof lv);
-    int nlev = 0;
+    if (l == nlev - 1) {
+        o->smooth(o->ctx, l, 60);
+        return;
+    }
+    o->smooth(o->ctx, l, 2);
+    o->residual(o->ctx, l, 0);
+    o->restrict_to(o->ctx, l + 1);
+    mg_vcycle(o, nlev, l + 1);
+    o->prolong(o->ctx, l, 1);
+    o->smooth(o->ctx, l, 2);
+}
+
+void mg_solve(const mg_ops *o, int nlev, double bnorm, double tol, int *cycles, double *resid)
+{
+    double rel = 0;
+    int c = 0;
+    if (bnorm > 0) {
+        /* full multigrid start: solve each coarser level (right-hand side 4
+         * in fine-cell units: the coarse operators carry the scale) with
+         * one V-cycle and interpolate it up as the next level's first guess */
+        for (int l = nlev - 1; l >= 1; l--) {
+            o->coarse_rhs(o->ctx, l);
+            mg_vcycle(o, nlev, l);
+            o->prolong(o->ctx, l - 1, 0);
+        }
+        rel = sqrt(o->residual(o->ctx, 0, 1)) / bnorm;
+        while (rel > tol && c < 60) {
+            mg_vcycle(o, nlev, 0);
+            c++;
+            rel = sqrt(o->residual(o->ctx, 0, 1)) / bnorm;
+        }
+    }
+    *cycles = c;
+    *resid = rel;
+}
+
+int mg_build(const float *cov, int w, int h, mg_level *lv, int *nlev_out)
+{
+    memset(lv, 0, MG_MAX_LEVELS * sizeof *lv);
+    *nlev_out = 0;
     if (mg_alloc(&lv[0], w, h) != 0) {
         mg_free(lv, 1);
         return -1;
     }
-    nlev = 1;
+    int nlev = 1;
     mg_level *F = &lv[0];
     F->off = 1.0;
     mg_fine(F, cov);
@@ -284,49 +279,85 @@ int field_inflate_solve(const float *cov, int w, int h, double tol, float *out, 
             return -1;
         }
     }
-    double *rows = malloc((size_t)h * sizeof *rows);
-    if (!rows) {
+    *nlev_out = nlev;
+    return 0;
+}
+
+double mg_bnorm(const mg_level *F)
+{
+    size_t inside = 0;
+    for (int y = 0; y < F->h; y++)
+        for (int x = 0; x < F->w; x++)
+            inside += F->in[pat(F, x, y)];
+    return 4.0 * sqrt((double)inside); /* |b|: 4 at every interior cell */
+}
+
+void mg_output(const mg_level *F, float *out)
+{
+    for (int y = 0; y < F->h; y++)
+        for (int x = 0; x < F->w; x++) {
+            size_t i = pat(F, x, y);
+            out[(size_t)y * (size_t)F->w + (size_t)x] = F->in[i] && F->u[i] > 0 ? (float)F->u[i] : 0.0f;
+        }
+}
+
+/* ---- the CPU's steps -------------------------------------------------------- */
+
+typedef struct cpu_mg {
+    mg_level *lv;
+    double *rows; /* the fine level's row sums */
+} cpu_mg;
+
+static void cpu_smooth(void *ctx, int l, int sweeps)
+{
+    for (int k = 0; k < sweeps; k++)
+        mg_smooth(&((cpu_mg *)ctx)->lv[l]);
+}
+
+static double cpu_residual(void *ctx, int l, int sum)
+{
+    cpu_mg *c = ctx;
+    return mg_residual(&c->lv[l], sum ? c->rows : NULL);
+}
+
+static void cpu_restrict(void *ctx, int l)
+{
+    cpu_mg *c = ctx;
+    mg_restrict(&c->lv[l - 1], &c->lv[l]);
+}
+
+static void cpu_prolong(void *ctx, int l, int add)
+{
+    cpu_mg *c = ctx;
+    mg_prolong(&c->lv[l], &c->lv[l + 1], add);
+}
+
+static void cpu_coarse_rhs(void *ctx, int l)
+{
+    mg_level *C = &((cpu_mg *)ctx)->lv[l];
+    for (int y = 0; y < C->h; y++)
+        for (int x = 0; x < C->w; x++) {
+            size_t i = pat(C, x, y);
+            C->b[i] = C->in[i] ? 4.0 : 0.0;
+        }
+}
+
+int field_inflate_solve(const float *cov, int w, int h, double tol, float *out, int *cycles,
+                        double *resid)
+{
+    mg_level lv[MG_MAX_LEVELS];
+    int nlev = 0;
+    if (mg_build(cov, w, h, lv, &nlev) != 0)
+        return -1;
+    cpu_mg c = {lv, malloc((size_t)h * sizeof(double))};
+    if (!c.rows) {
         mg_free(lv, nlev);
         return -1;
     }
-    size_t inside = 0;
-    for (int y = 0; y < h; y++)
-        for (int x = 0; x < w; x++)
-            inside += F->in[pat(F, x, y)];
-    double bnorm = 4.0 * sqrt((double)inside); /* |b|: 4 at every interior cell */
-    double rel = 1.0;
-    int c = 0;
-    if (bnorm > 0) {
-        /* full multigrid start: solve each coarser level (right-hand side 4
-         * in fine-cell units: the coarse operators carry the scale) with
-         * one V-cycle and interpolate it up as the next level's first guess */
-        for (int l = nlev - 1; l >= 1; l--) {
-            mg_level *C = &lv[l];
-            for (int y = 0; y < C->h; y++)
-                for (int x = 0; x < C->w; x++) {
-                    size_t i = pat(C, x, y);
-                    C->b[i] = C->in[i] ? 4.0 : 0.0;
-                }
-            mg_vcycle(lv, nlev, l);
-            mg_prolong(&lv[l - 1], C, 0);
-        }
-        rel = sqrt(mg_residual(F, rows)) / bnorm;
-        while (rel > tol && c < 60) {
-            mg_vcycle(lv, nlev, 0);
-            c++;
-            rel = sqrt(mg_residual(F, rows)) / bnorm;
-        }
-    } else {
-        rel = 0;
-    }
-    for (int y = 0; y < h; y++)
-        for (int x = 0; x < w; x++) {
-            size_t i = pat(F, x, y);
-            out[(size_t)y * (size_t)w + (size_t)x] = F->in[i] && F->u[i] > 0 ? (float)F->u[i] : 0.0f;
-        }
-    *cycles = c;
-    *resid = rel;
-    free(rows);
+    mg_ops o = {&c, cpu_smooth, cpu_residual, cpu_restrict, cpu_prolong, cpu_coarse_rhs};
+    mg_solve(&o, nlev, mg_bnorm(&lv[0]), tol, cycles, resid);
+    mg_output(&lv[0], out);
+    free(c.rows);
     mg_free(lv, nlev);
     return 0;
 }

@@ -421,9 +421,16 @@ static int gen_compute(job *j, const cJSON *req, const stage_opts *o, const orf_
     facts.ms_decode = ms_decode;
     if (gen_mask(&gc->img, image, &gp, &mask, &facts, e) < 0)
         goto done;
+    /* the rough field's solve may run on the device (backend.h, "Automatic");
+     * the voxel stage's coarse one stays on the CPU */
+    gen_params gp_rough = gp;
+    if (be && be->kind == BACKEND_CUDA) {
+        gp_rough.field.solve = backend_field_solver;
+        gp_rough.field.solve_ctx = (void *)be;
+    }
     fj.mask = &mask;
     fj.img = &gc->img;
-    fj.gp = &gp;
+    fj.gp = &gp_rough;
     fj.cache = cache;
     fj.facts = facts;
     fthreaded = pthread_create(&fth, NULL, make_field, &fj) == 0;

@@ -5,7 +5,8 @@
  * so the difference is expected to be 0), fp16 equal to the CPU emulation of
  * fp16 storage and within the bound of lib/hd/half_round.h; the
  * out-of-memory path frees everything and falls back; vertex normals the
- * CPU's floats bit for bit. The renderer: the CUDA
+ * CPU's floats bit for bit; the field's inflate solve the CPU's heights bit
+ * for bit. The renderer: the CUDA
  * picture is the CPU picture byte for byte (texture, vertex colours,
  * computed normals, perspective and ortho, a sheet of a non-square size,
  * transparent and translucent backgrounds, coincident triangles), and its
@@ -26,6 +27,7 @@
 #include "check.h"
 #include "decimate.h"
 #include "cuda_shapes.h"
+#include "field_internal.h"
 #include "mt.h"
 #include "normals.h"
 #include "render.h"
@@ -503,6 +505,37 @@ static void parity_decimate_all(const orf_field *fld, int nfld)
     mesh_free(&col);
 }
 
+/* The inflate solve on the device: the CPU's heights bit for bit, and its
+ * cycles and residual, on a soft-edged disc with a hole (a field's
+ * coverage), at an odd size and at the working grid's 320. */
+static void parity_field_solve(void)
+{
+    int sizes[2][2] = {{97, 64}, {320, 256}};
+    for (int k = 0; k < 2; k++) {
+        int w = sizes[k][0], h = sizes[k][1];
+        float *cov = malloc((size_t)w * h * sizeof *cov), *ref = malloc((size_t)w * h * sizeof *ref),
+              *got = calloc((size_t)w * h, sizeof *got);
+        for (int y = 0; y < h; y++)
+            for (int x = 0; x < w; x++) {
+                double dx = (x + 0.5) / w - 0.5, dy = (y + 0.5) / h - 0.5, r = sqrt(dx * dx + dy * dy);
+                double c = r < 0.1 ? 0.5 + (r - 0.1) * 0.6 * w : 0.5 + (0.4 - r) * 0.6 * h;
+                cov[(size_t)y * w + x] = (float)(c < 0 ? 0 : c > 1 ? 1 : c);
+            }
+        int c0 = -1, c1 = -2;
+        double r0 = -1, r1 = -2;
+        orf_err e;
+        backend_facts f;
+        field_inflate_solve(cov, w, h, 2e-3, ref, &c0, &r0);
+        int rc = skip_reason ? -1 : backend_field_solve(&gpu, cov, w, h, 2e-3, got, &c1, &r1, &f, &e);
+        PCHECK(rc == 0 && ran_on_gpu(&f) && c0 == c1 && r0 == r1 &&
+                   memcmp(ref, got, (size_t)w * h * sizeof *ref) == 0,
+               "parity field solve %dx%d: the CPU's heights bit for bit, %d cycles, residual %.3g", w, h, c0, r0);
+        free(cov);
+        free(ref);
+        free(got);
+    }
+}
+
 int main(void)
 {
     if (!device_cuda_built())
@@ -519,6 +552,7 @@ int main(void)
         parity_field(shape_names[s], &fld[s], 64);
     }
     parity_field("disc at 200", &fld[0], 200);
+    parity_field_solve();
     orf_volume r;
     shape_random_volume(&r, 72, 777);
     parity_volume(shape_names[SHAPE_FIELDS], &r);
