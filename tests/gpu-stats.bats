@@ -144,11 +144,11 @@ records_satisfy() {
 }
 
 @test "auto picks fp16 when fewer than two fp32 jobs fit, fp32 otherwise" {
-    # 580 MiB free, 522 usable: one fp32 job (277 MiB) fits, two fp16 jobs (243 MiB)
-    MOCK_NVML_TOTAL_MIB=630 MOCK_NVML_USED_MIB=50 run --separate-stderr gpu-stats
+    # 250 MiB free, 225 usable: one fp32 job (134 MiB) fits, two fp16 jobs (100 MiB)
+    MOCK_NVML_TOTAL_MIB=300 MOCK_NVML_USED_MIB=50 run --separate-stderr gpu-stats
     assert_success
     records_satisfy '.[0].recommended_precision == "fp16" and .[0].precision == "fp16" and .[0].jobs_fit >= 2'
-    MOCK_NVML_TOTAL_MIB=630 MOCK_NVML_USED_MIB=50 run --separate-stderr gpu-stats --precision fp32
+    MOCK_NVML_TOTAL_MIB=300 MOCK_NVML_USED_MIB=50 run --separate-stderr gpu-stats --precision fp32
     records_satisfy '.[0].recommended_precision == "fp16" and .[0].precision == "fp32" and .[0].jobs_fit == 1'
     run --separate-stderr gpu-stats
     records_satisfy '.[0].recommended_precision == "fp32"'
