@@ -26,7 +26,7 @@ WARN    += -Werror
 endif
 CPPFLAGS_ALL := -Ilib -Ikernels -I/usr/include/stb -D_GNU_SOURCE $(CPPFLAGS)
 CFLAGS_ALL   := -std=c11 $(OPT) $(SAN) $(WARN) -fopenmp -MMD -MP $(CFLAGS)
-LDLIBS_ALL   := -lcjson -lsodium -lmeshoptimizer -lstb -lstdc++ -lm -ldl -lpthread $(LDLIBS)
+LDLIBS_ALL   := -lcjson -lsodium -lmeshoptimizer -lstb -lz -lstdc++ -lm -ldl -lpthread $(LDLIBS)
 
 # CUDA: nvcc found on PATH, in CUDA_HOME, or in the standard prefix; CUDA=0
 # turns it off. The toolkit root is the first of CUDA_HOME, /usr/local/cuda and

@@ -14,8 +14,9 @@
 #include <unistd.h>
 
 #include <stb_image.h>
-#include <stb_image_write.h>
+#include <zlib.h>
 
+#include "alloc.h"
 #include "image_sandbox.h"
 
 #define IMAGE_MAX_FILE_BYTES ((size_t)1 << 30)
@@ -366,59 +367,89 @@ int image_load_file(const char *path, uint64_t max_pixels, orf_image *img, orf_e
 
 /* ---- PNG out ---- */
 
-typedef struct png_buf {
-    uint8_t *p;
-    size_t n, cap;
-    int failed;
-} png_buf;
+/* zlib's level for PNG output: 4, the last of its "fast" levels. On the
+ * four samples' textures (512 x 512, "sub" rows) it made files 1-33%
+ * smaller than stb_image_write's level 8 in 2.6-5.3 ms against 10-13;
+ * level 6 saved 0-19% more bytes but took up to 24 ms (the plaque). */
+#define PNG_ZLIB_LEVEL 4
 
-static void png_sink(void *ctx, void *data, int size)
+/* A big-endian 32-bit number at p. */
+static void put_be32(uint8_t *p, uint32_t x)
 {
-    png_buf *b = ctx;
-    if (b->failed || size <= 0)
-        return;
-    if ((size_t)size > b->cap - b->n) {
-        size_t cap = b->cap ? b->cap : 65536;
-        while (cap - b->n < (size_t)size) {
-            if (cap > SIZE_MAX / 2) {
-                b->failed = 1;
-                return;
-            }
-            cap *= 2;
-        }
-        uint8_t *q = realloc(b->p, cap);
-        if (!q) {
-            b->failed = 1;
-            return;
-        }
-        b->p = q;
-        b->cap = cap;
-    }
-    memcpy(b->p + b->n, data, (size_t)size);
-    b->n += (size_t)size;
+    p[0] = (uint8_t)(x >> 24);
+    p[1] = (uint8_t)(x >> 16);
+    p[2] = (uint8_t)(x >> 8);
+    p[3] = (uint8_t)x;
 }
 
-/* stb_image_write's PNG settings are process globals: set once. */
-static void png_settings(void)
+/* A chunk's length and type at p (its data follows), and its CRC after the
+ * data: the chunk takes 12 + len bytes. */
+static void png_chunk(uint8_t *p, const char *type, uint32_t len)
 {
-    stbi_write_force_png_filter = 1;
-    stbi_write_png_compression_level = 8;
+    put_be32(p, len);
+    memcpy(p + 4, type, 4);
+    put_be32(p + 8 + len, (uint32_t)crc32(crc32(0L, Z_NULL, 0), p + 4, (uInt)len + 4));
 }
 
 int image_encode_png(const orf_image *img, uint8_t **png, size_t *n, orf_err *e)
 {
-    static pthread_once_t once = PTHREAD_ONCE_INIT;
-    pthread_once(&once, png_settings);
-    if (!img->rgba || img->w <= 0 || img->h <= 0 || img->w > INT32_MAX / 4)
+    *png = NULL;
+    *n = 0;
+    if (!img->rgba || img->w <= 0 || img->h <= 0 || img->w > (INT32_MAX - 1) / 4)
         return orf_fail(e, "too_large", "an image of %d x %d pixels cannot be PNG-encoded", img->w,
                         img->h);
-    png_buf b = {0};
-    if (!stbi_write_png_to_func(png_sink, &b, img->w, img->h, 4, img->rgba, img->w * 4) || b.failed) {
-        free(b.p);
-        return orf_fail(e, "too_large", "an image of %d x %d pixels could not be PNG-encoded", img->w,
+    size_t stride = 4 * (size_t)img->w, raw_n = (stride + 1) * (size_t)img->h;
+    uLong bound = compressBound((uLong)raw_n);
+    if (bound >= UINT32_MAX - 64)
+        return orf_fail(e, "too_large", "an image of %d x %d pixels is too large for one PNG", img->w, img->h);
+    uint8_t *out = malloc(8 + 25 + 12 + bound + 12);
+    uint8_t *row = malloc(stride + 1);
+    z_stream z;
+    memset(&z, 0, sizeof z);
+    if (!out || !row || deflateInit(&z, PNG_ZLIB_LEVEL) != Z_OK) {
+        free(out);
+        free(row);
+        return orf_fail(e, "too_large", "out of memory PNG-encoding an image of %d x %d pixels", img->w,
                         img->h);
     }
-    *png = b.p;
-    *n = b.n;
+    static const uint8_t sig[8] = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n'};
+    memcpy(out, sig, 8);
+    uint8_t *ihdr = out + 8;
+    put_be32(ihdr + 8, (uint32_t)img->w);
+    put_be32(ihdr + 12, (uint32_t)img->h);
+    ihdr[16] = 8; /* bits a channel */
+    ihdr[17] = 6; /* RGBA */
+    ihdr[18] = ihdr[19] = ihdr[20] = 0; /* deflate, adaptive filters, not interlaced */
+    png_chunk(ihdr, "IHDR", 13);
+    uint8_t *idat = ihdr + 25;
+    z.next_out = idat + 8;
+    z.avail_out = (uInt)bound;
+    /* the rows, each behind its filter byte, "sub" (each byte less the one a
+     * pixel to its left), deflated as they are made */
+    int zr = Z_OK;
+    for (int y = 0; y < img->h && zr == Z_OK; y++) {
+        const uint8_t *src = img->rgba + (size_t)y * stride;
+        row[0] = 1;
+        memcpy(row + 1, src, 4);
+        for (size_t i = 4; i < stride; i++)
+            row[1 + i] = (uint8_t)(src[i] - src[i - 4]);
+        z.next_in = row;
+        z.avail_in = (uInt)(stride + 1);
+        zr = deflate(&z, y + 1 == img->h ? Z_FINISH : Z_NO_FLUSH);
+        if (zr == Z_OK && z.avail_in != 0)
+            zr = Z_BUF_ERROR; /* the row is reused: it must have been taken whole */
+    }
+    uLong zn = z.total_out;
+    deflateEnd(&z);
+    free(row);
+    if (zr != Z_STREAM_END) {
+        free(out);
+        return orf_fail(e, "too_large", "an image of %d x %d pixels could not be PNG-encoded (zlib %d)",
+                        img->w, img->h, zr);
+    }
+    png_chunk(idat, "IDAT", (uint32_t)zn);
+    png_chunk(idat + 12 + zn, "IEND", 0);
+    *png = out;
+    *n = 8 + 25 + 12 + zn + 12;
     return 0;
 }

@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include <stb_image_write.h>
+#include <zlib.h>
 
 #include "check.h"
 #include "image_sandbox.h"
@@ -714,6 +715,81 @@ static void test_read_bytes(void)
     rmdir(dir);
 }
 
+/* image_encode_png: every chunk's CRC right (stb_image does not check
+ * them; a strict reader does), the signature, IHDR's size and type, and the
+ * pixels back through our own decoder, for a 1x1, an odd 3x2, a noisy
+ * 257x129 with alpha (no run to compress) and a flat 512x512. */
+static int png_chunks_ok(const uint8_t *p, size_t n, int w, int h, char *why, size_t why_n)
+{
+    static const uint8_t sig[8] = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n'};
+    if (n < 8 + 25 + 12 || memcmp(p, sig, 8) != 0)
+        return snprintf(why, why_n, "no signature"), 0;
+    size_t at = 8;
+    int chunks = 0, end = 0;
+    while (at + 12 <= n && !end) {
+        uint32_t len = (uint32_t)p[at] << 24 | (uint32_t)p[at + 1] << 16 | (uint32_t)p[at + 2] << 8 | p[at + 3];
+        if (len > n - at - 12)
+            return snprintf(why, why_n, "chunk %d overruns the file", chunks), 0;
+        const uint8_t *c = p + at + 8 + len;
+        uint32_t crc = (uint32_t)c[0] << 24 | (uint32_t)c[1] << 16 | (uint32_t)c[2] << 8 | c[3];
+        if (crc != (uint32_t)crc32(crc32(0L, Z_NULL, 0), p + at + 4, len + 4))
+            return snprintf(why, why_n, "chunk %d (%.4s): bad CRC", chunks, (const char *)p + at + 4), 0;
+        if (chunks == 0) {
+            const uint8_t *d = p + at + 8;
+            uint32_t W = (uint32_t)d[0] << 24 | (uint32_t)d[1] << 16 | (uint32_t)d[2] << 8 | d[3];
+            uint32_t H = (uint32_t)d[4] << 24 | (uint32_t)d[5] << 16 | (uint32_t)d[6] << 8 | d[7];
+            if (memcmp(p + at + 4, "IHDR", 4) || len != 13 || W != (uint32_t)w || H != (uint32_t)h || d[8] != 8 ||
+                d[9] != 6)
+                return snprintf(why, why_n, "IHDR wrong"), 0;
+        }
+        end = !memcmp(p + at + 4, "IEND", 4);
+        at += 12 + len;
+        chunks++;
+    }
+    if (!end || at != n)
+        return snprintf(why, why_n, "no IEND at the end"), 0;
+    return 1;
+}
+
+static void test_png_out(void)
+{
+    int sizes[4][2] = {{1, 1}, {3, 2}, {257, 129}, {512, 512}};
+    uint64_t seed = 1234567;
+    for (int k = 0; k < 4; k++) {
+        int w = sizes[k][0], h = sizes[k][1];
+        orf_image img = {0};
+        img.w = w;
+        img.h = h;
+        img.rgba = malloc((size_t)w * h * 4);
+        for (size_t i = 0; i < (size_t)w * h * 4; i++) {
+            seed = seed * 6364136223846793005ull + 1442695040888963407ull;
+            img.rgba[i] = k == 3 ? (uint8_t)(i % 4 == 3 ? 255 : 40 + (i / 4 / 512) / 8) : (uint8_t)(seed >> 56);
+        }
+        uint8_t *png = NULL;
+        size_t n = 0;
+        orf_err e;
+        char why[96] = "";
+        int enc = image_encode_png(&img, &png, &n, &e) == 0;
+        int chunks = enc && png_chunks_ok(png, n, w, h, why, sizeof why);
+        orf_image back = {0};
+        int dec = enc && image_load_memory(png, n, "out.png", 0, &back, &e) == 0;
+        int same = dec && back.w == w && back.h == h && memcmp(back.rgba, img.rgba, (size_t)w * h * 4) == 0;
+        CHECK(enc && chunks && same, "PNG out %dx%d: chunks and CRCs right%s%s, the pixels decode back (%zu bytes)",
+              w, h, why[0] ? ": " : "", why, n);
+        if (k == 3)
+            CHECK(n < (size_t)w * h / 8, "a flat 512x512 compresses (%zu bytes of %d)", n, w * h * 4);
+        image_free(&back);
+        free(png);
+        free(img.rgba);
+    }
+    orf_image none = {0};
+    uint8_t *png = NULL;
+    size_t n = 0;
+    orf_err e;
+    CHECK(image_encode_png(&none, &png, &n, &e) == -1 && !strcmp(e.code, "too_large") && !png,
+          "an empty image is refused (%s)", e.code);
+}
+
 int main(void)
 {
     test_sandbox();
@@ -724,5 +800,6 @@ int main(void)
     test_pnm();
     test_named();
     test_read_bytes();
+    test_png_out();
     return check_done();
 }
