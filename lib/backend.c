@@ -201,23 +201,29 @@ static uint64_t device_room(void)
 /* Wait (gate_lock held) until `need` bytes fit beside the running stages,
  * or none runs, or no stage ended for BACKEND_OOM_WAIT_MS (then it goes
  * ahead: the out-of-memory path is the net). */
+/* Wait (gate_lock held) at most BACKEND_OOM_WAIT_MS for a stage to end
+ * after the `seen`-th; 1 when one did. */
+static int wait_for_an_end(uint64_t seen)
+{
+    struct timespec until;
+    clock_gettime(CLOCK_REALTIME, &until);
+    until.tv_sec += BACKEND_OOM_WAIT_MS / 1000;
+    until.tv_nsec += (long)(BACKEND_OOM_WAIT_MS % 1000) * 1000000L;
+    if (until.tv_nsec >= 1000000000L) {
+        until.tv_sec++;
+        until.tv_nsec -= 1000000000L;
+    }
+    while (gate_ended == seen && pthread_cond_timedwait(&gate_cond, &gate_lock, &until) == 0)
+        ;
+    return gate_ended != seen;
+}
+
 static void admit(uint64_t need)
 {
     int waited = 0;
     while (need && gate_running > 0 && need > device_room()) {
-        uint64_t seen = gate_ended;
-        struct timespec until;
-        clock_gettime(CLOCK_REALTIME, &until);
-        until.tv_sec += BACKEND_OOM_WAIT_MS / 1000;
-        until.tv_nsec += (long)(BACKEND_OOM_WAIT_MS % 1000) * 1000000L;
-        if (until.tv_nsec >= 1000000000L) {
-            until.tv_sec++;
-            until.tv_nsec -= 1000000000L;
-        }
         waited = 1;
-        while (gate_ended == seen && pthread_cond_timedwait(&gate_cond, &gate_lock, &until) == 0)
-            ;
-        if (gate_ended == seen)
+        if (!wait_for_an_end(gate_ended))
             break; /* nobody ended in time */
     }
     gate_waited += (uint64_t)waited;
@@ -245,22 +251,7 @@ int backend_cuda_retrying(backend_cuda_try attempt, void *ctx, uint64_t need, in
         int again = rc != 0 && !strcmp(e->code, "cuda_oom") && t < BACKEND_OOM_TRIES;
         if (again && seen - before == 1) {
             /* nobody ended while it ran: wait for one that runs now */
-            if (others == 0) {
-                again = 0;
-            } else {
-                struct timespec until;
-                clock_gettime(CLOCK_REALTIME, &until);
-                until.tv_sec += BACKEND_OOM_WAIT_MS / 1000;
-                until.tv_nsec += (long)(BACKEND_OOM_WAIT_MS % 1000) * 1000000L;
-                if (until.tv_nsec >= 1000000000L) {
-                    until.tv_sec++;
-                    until.tv_nsec -= 1000000000L;
-                }
-                while (gate_ended == seen &&
-                       pthread_cond_timedwait(&gate_cond, &gate_lock, &until) == 0)
-                    ;
-                again = gate_ended != seen;
-            }
+            again = others > 0 && wait_for_an_end(seen);
         }
         pthread_mutex_unlock(&gate_lock);
         if (!again)

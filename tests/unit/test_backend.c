@@ -296,6 +296,14 @@ static int fake_fail(void *ctx, orf_err *e)
     return orf_fail(e, "cuda_error", "fake device: broken");
 }
 
+/* Start job j on a thread of its own and wait until it has made its first try. */
+static void start_trying(fake_job *j, pthread_t *t)
+{
+    pthread_create(t, NULL, fake_thread, j);
+    while (__atomic_load_n(&j->tried, __ATOMIC_SEQ_CST) == 0)
+        usleep(1000);
+}
+
 static void test_oom_wait(void)
 {
     fake_dev d = {PTHREAD_MUTEX_INITIALIZER, 100, 0};
@@ -303,12 +311,8 @@ static void test_oom_wait(void)
      * A to end, and gets the memory on its next try */
     fake_job a = {&d, 60, 1, 0, -1, 0, 0, "", 0}, b = {&d, 60, 0, 0, -1, 0, 0, "", 0};
     pthread_t ta, tb;
-    pthread_create(&ta, NULL, fake_thread, &a);
-    while (__atomic_load_n(&a.tried, __ATOMIC_SEQ_CST) == 0)
-        usleep(1000);
-    pthread_create(&tb, NULL, fake_thread, &b);
-    while (__atomic_load_n(&b.tried, __ATOMIC_SEQ_CST) == 0)
-        usleep(1000);
+    start_trying(&a, &ta);
+    start_trying(&b, &tb);
     usleep(20000);
     CHECK(!__atomic_load_n(&b.done, __ATOMIC_SEQ_CST) && b.tried == 1,
           "a try that ran out while another stage holds the memory waits (it has not returned)");
@@ -342,9 +346,7 @@ static void test_admission(void)
     uint64_t waits0 = backend_admission_waits();
     fake_job a = {&d, 60, 1, 0, -1, 0, 0, "", 60}, b = {&d, 60, 0, 0, -1, 0, 0, "", 60};
     pthread_t ta, tb;
-    pthread_create(&ta, NULL, fake_thread, &a);
-    while (__atomic_load_n(&a.tried, __ATOMIC_SEQ_CST) == 0)
-        usleep(1000);
+    start_trying(&a, &ta);
     pthread_create(&tb, NULL, fake_thread, &b);
     usleep(50000);
     CHECK(__atomic_load_n(&b.tried, __ATOMIC_SEQ_CST) == 0 && !__atomic_load_n(&b.done, __ATOMIC_SEQ_CST),
@@ -363,9 +365,7 @@ static void test_admission(void)
     d.release = 0;
     fake_job p = {&d, 40, 1, 0, -1, 0, 0, "", 40}, q = {&d, 40, 0, 0, -1, 0, 0, "", 40};
     pthread_t tp;
-    pthread_create(&tp, NULL, fake_thread, &p);
-    while (__atomic_load_n(&p.tried, __ATOMIC_SEQ_CST) == 0)
-        usleep(1000);
+    start_trying(&p, &tp);
     fake_thread(&q);
     CHECK(q.rc == 0 && !__atomic_load_n(&p.done, __ATOMIC_SEQ_CST) && backend_admission_waits() == waits0 + 1,
           "two stages whose estimates fit together run at once");
