@@ -73,7 +73,8 @@ int cuda_smooth_taubin(orf_mesh *m, int iterations, float lambda, float mu, cuda
 
 /* Area-weighted vertex normals on the device (hd/normal_vertex.h): the
  * same m->nrm as mesh_compute_normals, bit for bit (allocated when NULL).
- * On failure m->nrm holds no result (the CPU computes it again). */
+ * On failure m->nrm is as it came (NULL when it was), its contents no
+ * result. */
 int cuda_mesh_normals(orf_mesh *m, cuda_job_stats *stats, orf_err *e);
 
 /* The inflation field's multigrid solve on the device (field_internal.h's

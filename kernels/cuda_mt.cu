@@ -60,8 +60,13 @@ static cudaError_t tables_upload(job &J)
     std::lock_guard<std::mutex> hold(g_tables_lock);
     if (g_tables_device == dev)
         return cudaSuccess;
-    CK(cudaMemcpyToSymbol(d_tri_count, mt_tri_count, sizeof mt_tri_count));
-    CK(cudaMemcpyToSymbol(d_tris, mt_tris, sizeof mt_tris));
+    /* on the job's stream, waited for: the jobs' streams are non-blocking,
+     * so they would not wait for a copy on the legacy stream, and a copy
+     * from pageable memory may still be landing when the call returns */
+    CK(cudaMemcpyToSymbolAsync(d_tri_count, mt_tri_count, sizeof mt_tri_count, 0, cudaMemcpyHostToDevice,
+                               J.stream));
+    CK(cudaMemcpyToSymbolAsync(d_tris, mt_tris, sizeof mt_tris, 0, cudaMemcpyHostToDevice, J.stream));
+    CK(cudaStreamSynchronize(J.stream));
     g_tables_device = dev;
     return cudaSuccess;
 }
@@ -177,7 +182,7 @@ cudaError_t mt_run(job &J, const T *d_f, const orf_volume *v, orf_mesh *m, int *
     uint64_t A = 0;
     CK(cudaMemcpyAsync(&A, d_nact, sizeof A, cudaMemcpyDeviceToHost, J.stream));
     CK(cudaStreamSynchronize(J.stream));
-    if (A > UINT32_MAX / 2) {
+    if (A > UINT32_MAX / 2) { /* at least one vertex an active point: too many */
         *nv_out = A;
         *too_large = 1;
         return cudaSuccess;
@@ -240,9 +245,9 @@ template cudaError_t mt_run<uint16_t>(job &, const uint16_t *, const orf_volume 
 int mt_finish(job &J, cudaError_t r, int too_large, uint64_t NV, orf_mesh *m,
                      cuda_job_stats *stats, orf_err *e)
 {
-    if (r != cudaSuccess || too_large)
-        mesh_free(m);
     int rc = job_end(J, r, "marching tetrahedra (CUDA)", stats, e);
+    if (rc != 0 || too_large)
+        mesh_free(m); /* after job_end: its own frees and wait may fail too */
     if (rc == 0 && too_large == 1)
         return orf_fail(e, "too_large", "marching tetrahedra would make %llu vertices",
                         (unsigned long long)NV);

@@ -107,6 +107,7 @@ extern "C" int cuda_mesh_normals(orf_mesh *m, cuda_job_stats *stats, orf_err *e)
         return 0;
     if ((uint64_t)m->ntris * 3 > UINT32_MAX)
         return orf_fail(e, "too_large", "normals take fewer than %u triangles", UINT32_MAX / 3);
+    int had = m->nrm != NULL;
     float *out = (float *)malloc(3 * (size_t)m->nverts * sizeof(float));
     if (!out || mesh_normals_alloc(m, e) != 0) {
         free(out);
@@ -117,8 +118,12 @@ extern "C" int cuda_mesh_normals(orf_mesh *m, cuda_job_stats *stats, orf_err *e)
     if (r == cudaSuccess)
         r = normals_run(J, m, out);
     int rc = job_end(J, r, "vertex normals (CUDA)", stats, e);
-    if (rc == 0)
+    if (rc == 0) {
         memcpy(m->nrm, out, 3 * (size_t)m->nverts * sizeof(float));
+    } else if (!had) {
+        free(m->nrm); /* no half-made normals: the mesh is as it came */
+        m->nrm = NULL;
+    }
     free(out);
     return rc;
 }

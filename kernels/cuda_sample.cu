@@ -141,9 +141,10 @@ extern "C" int cuda_volume_sample(const orf_field *fld, int n, int fp16, orf_vol
     cudaError_t r = job_start(J);
     if (r == cudaSuccess)
         r = fp16 ? sample_to_host<uint16_t>(J, fld, v) : sample_to_host<float>(J, fld, v);
-    if (r != cudaSuccess)
-        volume_free(v);
-    return job_end(J, r, "volume sampling (CUDA)", stats, e);
+    int rc = job_end(J, r, "volume sampling (CUDA)", stats, e);
+    if (rc != 0)
+        volume_free(v); /* after job_end: its own frees and wait may fail too */
+    return rc;
 }
 
 extern "C" int cuda_field_extract(const orf_field *fld, int n, int fp16, orf_mesh *m,

@@ -346,27 +346,33 @@ static int run_cuda(stage_kind s, const stage_args *a, int fp16, uint64_t *peak,
 }
 
 /* What stage s holds on the device at its peak, for admission: the
- * estimates of device.h (a grid) and of the kernels' headers (a mesh:
- * cuda_smooth.cu 41 bytes a vertex and 36 a triangle, cuda_decimate.h
- * 120 and 142, cuda_normals.cu 28 and 64 with the sort's scratch; a field
- * solve, cuda_field.cu's levels). */
+ * estimates of device.h (a grid: the volume's real point count) and of the
+ * kernels' headers (a mesh: cuda_smooth.cu 41 bytes a vertex and 36 a
+ * triangle, cuda_decimate.h 120 and 142, cuda_normals.cu 28 and 72 with
+ * the sort's scratch; a field solve, cuda_field.cu's levels). */
 static uint64_t stage_bytes(stage_kind s, const stage_args *a, device_precision p)
 {
     uint64_t nv = a->m ? a->m->nverts : 0, nt = a->m ? a->m->ntris : 0;
     switch (s) {
     case STAGE_SAMPLE:
-    case STAGE_EXTRACT:
-        return device_job_bytes(a->n, p);
+    case STAGE_EXTRACT: {
+        orf_volume v; /* the grid the field makes at n: its real depth */
+        orf_err e;
+        if (volume_layout(a->fld, a->n, &v, &e) != 0)
+            return device_job_bytes(a->n, p);
+        return device_grid_job_bytes((uint64_t)v.nx * (uint64_t)v.ny * (uint64_t)v.nz, a->n, p);
+    }
     case STAGE_MC: {
         int n = a->vin->nx > a->vin->ny ? a->vin->nx : a->vin->ny;
-        return device_job_bytes(n > 4 ? n - 4 : n, p);
+        return device_grid_job_bytes((uint64_t)a->vin->nx * (uint64_t)a->vin->ny * (uint64_t)a->vin->nz,
+                                     n > 4 ? n - 4 : n, p);
     }
     case STAGE_SMOOTH:
         return 41 * nv + 36 * nt;
     case STAGE_DECIMATE:
         return 120 * nv + 142 * nt;
-    case STAGE_NORMALS:
-        return 28 * nv + 64 * nt;
+    case STAGE_NORMALS: /* the sort's scratch keeps spare keys and values */
+        return 28 * nv + 72 * nt;
     case STAGE_FIELD: /* five doubles and a byte a cell, the coarser levels a third more */
         return (uint64_t)(a->w + 2) * (uint64_t)(a->h + 2) * 41 * 4 / 3 + 8 * (uint64_t)a->h;
     }

@@ -45,8 +45,13 @@ uint64_t device_job_bytes(int resolution, device_precision p)
     if (resolution < DEVICE_RESOLUTION_MIN || resolution > DEVICE_RESOLUTION_MAX)
         return 0;
     uint64_t n = (uint64_t)resolution;
+    return device_grid_job_bytes((n + 4) * (n + 4) * (n + 5), resolution, p);
+}
+
+uint64_t device_grid_job_bytes(uint64_t points, int resolution, device_precision p)
+{
+    uint64_t n = resolution > 0 ? (uint64_t)resolution : 0;
     uint64_t sample = p == DEVICE_PRECISION_FP16 ? 2 : 4;
-    uint64_t points = (n + 4) * (n + 4) * (n + 5);
     uint64_t volume = points * sample;
     uint64_t inside = points * DEVICE_INSIDE_BYTES_PER_POINT;
     uint64_t active = DEVICE_SURFACE_CELLS_PER_N2 * n * n * DEVICE_ACTIVE_BYTES_PER_POINT;

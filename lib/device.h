@@ -109,6 +109,11 @@ int device_precision_parse(const char *s, device_precision *p, orf_err *e);
  * file. 0 when resolution is outside [DEVICE_RESOLUTION_MIN, DEVICE_RESOLUTION_MAX]. */
 uint64_t device_job_bytes(int resolution, device_precision p);
 
+/* The same formula for a grid of `points` points (a volume's nx * ny * nz,
+ * which a deep field makes larger than (N+4)^2 (N+5)) at `resolution` cells
+ * along the longer image side: what a job on that grid holds. */
+uint64_t device_grid_job_bytes(uint64_t points, int resolution, device_precision p);
+
 /* The memory jobs may use: min(free_bytes, budget_bytes) * DEVICE_SAFETY,
  * budget_bytes 0 meaning no budget. */
 uint64_t device_usable_bytes(uint64_t free_bytes, uint64_t budget_bytes);

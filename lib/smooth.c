@@ -31,6 +31,8 @@ int smooth_adjacency_build(const orf_mesh *m, smooth_adjacency *a, orf_err *e)
 {
     memset(a, 0, sizeof *a);
     uint32_t nv = m->nverts, nt = m->ntris;
+    if ((uint64_t)nt * 6 > UINT32_MAX) /* the slots are counted in 32 bits */
+        return orf_fail(e, "too_large", "smoothing takes fewer than %u triangles (got %u)", UINT32_MAX / 6, nt);
     a->nverts = nv;
     a->start = orf_zalloc((size_t)nv + 1, sizeof *a->start);
     a->count = orf_zalloc((size_t)nv + 1, sizeof *a->count);

@@ -61,7 +61,9 @@ typedef struct smooth_adjacency {
 } smooth_adjacency;
 
 /* Build the adjacency of m (indices must be < nverts: see mesh_validate).
- * -1 with "too_large" when memory runs out. Free with smooth_adjacency_free. */
+ * -1 with "too_large" when memory runs out or m has more than
+ * UINT32_MAX / 6 triangles (the slots are counted in 32 bits). Free with
+ * smooth_adjacency_free. */
 int smooth_adjacency_build(const orf_mesh *m, smooth_adjacency *a, orf_err *e);
 
 /* Release the arrays and zero the struct. Safe on a zeroed struct. */

@@ -42,6 +42,9 @@ static void test_estimate(void)
           "N=256 fp32 is 140 122 512 B, 134 MiB, as the header says (%llu B)", (unsigned long long)j32);
     CHECK(j16 == 104835312 && (j16 + (1 << 20) - 1) >> 20 == 100,
           "N=256 fp16 is 104 835 312 B, 100 MiB, as the header says (%llu B)", (unsigned long long)j16);
+    CHECK(device_grid_job_bytes(260ull * 260 * 261, 256, DEVICE_PRECISION_FP32) == j32 &&
+              device_grid_job_bytes(260ull * 260 * 520, 256, DEVICE_PRECISION_FP32) == j32 + 260ull * 260 * 259 * 5,
+          "a grid's own point count: the same formula, 5 bytes more a point deeper in fp32");
     CHECK(j512 == 870723984 && device_job_bytes(512, DEVICE_PRECISION_FP16) == 595415280,
           "N=512 is 870 723 984 B in fp32, 595 415 280 in fp16, as the header says");
 }
