@@ -89,10 +89,7 @@ struct active_point {
     int nx, ny, nz;
     __host__ __device__ uint64_t operator()(const uint64_t &p) const
     {
-        int i = (int)(p % (uint64_t)nx);
-        uint64_t r = p / (uint64_t)nx;
-        int j = (int)(r % (uint64_t)ny), k = (int)(r / (uint64_t)ny);
-        return mt_point_edges(in, nx, ny, nz, i, j, k, (long)p) != 0;
+        return mt_point_bits(in, nx, ny, nz, p) != 0;
     }
 };
 
@@ -102,10 +99,7 @@ __global__ void k_classify(const uint8_t *in, grid g, const uint64_t *act, uint3
     FOR_EACH(a, nact)
     {
         uint64_t p = act[a];
-        int i = (int)(p % (uint64_t)g.nx);
-        uint64_t r = p / (uint64_t)g.nx;
-        int j = (int)(r % (uint64_t)g.ny), k = (int)(r / (uint64_t)g.ny);
-        unsigned b = mt_point_edges(in, g.nx, g.ny, g.nz, i, j, k, (long)p);
+        unsigned b = mt_point_bits(in, g.nx, g.ny, g.nz, p);
         bits[a] = (uint8_t)b;
         vcnt[a] = (uint32_t)__popc(b);
         tcnt[a] = mt_active_tri_count(in, g.nx, g.ny, g.nz, g.slab, p, d_tri_count);
@@ -120,9 +114,8 @@ __global__ void k_vertices(const T *f, grid g, const uint64_t *act, uint32_t nac
     {
         unsigned b = bits[a];
         uint64_t p = act[a];
-        int i = (int)(p % (uint64_t)g.nx);
-        uint64_t r = p / (uint64_t)g.nx;
-        int j = (int)(r % (uint64_t)g.ny), k = (int)(r / (uint64_t)g.ny);
+        int i, j, k;
+        mt_point_ijk(p, g.nx, g.ny, &i, &j, &k);
         uint64_t id = vbase[a];
         float fp = vload(f, p);
         for (unsigned d = 1; d < 8; d++) {
@@ -174,9 +167,10 @@ cudaError_t mt_run(job &J, const T *d_f, const orf_volume *v, orf_mesh *m, int *
     CK(job_alloc(J, &d_nact, 1));
     CK(cub::DeviceReduce::Sum(nullptr, tb_count, flags, d_nact, (int64_t)g.npts, J.stream));
     CK(cub::DeviceSelect::If(nullptr, tb_select, points, act, d_nact, (int64_t)g.npts, op, J.stream));
-    CK(job_alloc(J, &temp, tb_count > tb_select ? tb_count : tb_select));
+    const size_t tb_max = tb_count > tb_select ? tb_count : tb_select;
+    CK(job_alloc(J, &temp, tb_max));
     {
-        size_t tb = tb_count > tb_select ? tb_count : tb_select;
+        size_t tb = tb_max;
         CK(cub::DeviceReduce::Sum(temp, tb, flags, d_nact, (int64_t)g.npts, J.stream));
     }
     uint64_t A = 0;
@@ -190,7 +184,7 @@ cudaError_t mt_run(job &J, const T *d_f, const orf_volume *v, orf_mesh *m, int *
     uint32_t nact = (uint32_t)A;
     CK(job_alloc(J, &act, (size_t)nact));
     if (nact) {
-        size_t tb = tb_count > tb_select ? tb_count : tb_select;
+        size_t tb = tb_max;
         CK(cub::DeviceSelect::If(temp, tb, points, act, d_nact, (int64_t)g.npts, op, J.stream));
     }
     CK(job_free(J, temp));

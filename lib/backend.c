@@ -198,9 +198,6 @@ static uint64_t device_room(void)
 #endif
 }
 
-/* Wait (gate_lock held) until `need` bytes fit beside the running stages,
- * or none runs, or no stage ended for BACKEND_OOM_WAIT_MS (then it goes
- * ahead: the out-of-memory path is the net). */
 /* Wait (gate_lock held) at most BACKEND_OOM_WAIT_MS for a stage to end
  * after the `seen`-th; 1 when one did. */
 static int wait_for_an_end(uint64_t seen)
@@ -218,6 +215,9 @@ static int wait_for_an_end(uint64_t seen)
     return gate_ended != seen;
 }
 
+/* Wait (gate_lock held) until `need` bytes fit beside the running stages,
+ * or none runs, or no stage ended for BACKEND_OOM_WAIT_MS (then it goes
+ * ahead: the out-of-memory path is the net). */
 static void admit(uint64_t need)
 {
     int waited = 0;
@@ -416,9 +416,7 @@ static int run_cpu(stage_kind s, const stage_args *a, orf_err *e)
     case STAGE_NORMALS:
         return mesh_compute_normals(a->m, e);
     case STAGE_FIELD:
-        if (field_inflate_solve(a->cov, a->w, a->h, a->tol, a->heights, a->cycles, a->resid) != 0)
-            return orf_fail(e, "too_large", "field: out of memory for the solver");
-        return 0;
+        return field_inflate_solve(a->cov, a->w, a->h, a->tol, a->heights, a->cycles, a->resid, e);
     }
     return orf_fail(e, "bad_request", "unknown stage");
 }

@@ -163,16 +163,12 @@ int field_compute(const orf_mask *mask, const orf_image *img, const field_params
         f->sd[i] *= cell;
 
     if (p->mode == FIELD_INFLATE) {
-        if (p->solve) {
-            if (p->solve(p->solve_ctx, cov, w, h, p->tolerance, f->top, &f->cycles, &f->residual, e) != 0) {
-                free(cov);
-                field_free(f);
-                return -1;
-            }
-        } else if (field_inflate_solve(cov, w, h, p->tolerance, f->top, &f->cycles, &f->residual) != 0) {
+        int rc = p->solve ? p->solve(p->solve_ctx, cov, w, h, p->tolerance, f->top, &f->cycles, &f->residual, e)
+                          : field_inflate_solve(cov, w, h, p->tolerance, f->top, &f->cycles, &f->residual, e);
+        if (rc != 0) {
             free(cov);
             field_free(f);
-            return orf_fail(e, "too_large", "field: out of memory for the solver");
+            return -1;
         }
         for (size_t i = 0; i < n; i++) {
             float z = p->depth * sqrtf(f->top[i]) * cell;

@@ -57,9 +57,10 @@ int field_signed_distance(const float *cov, int w, int h, float *sd);
  * coverage >= 1/2, h = 0 on the rim (ghost-fluid, sub-cell), by multigrid
  * V-cycles to a relative residual of tol (at most 60 cycles); h in cell
  * units squared goes to out (w x h, 0 outside), the cycles run to *cycles,
- * the final relative residual to *resid. 0, or -1 when memory runs out. */
+ * the final relative residual to *resid. 0, or -1 with "too_large" when
+ * memory runs out. The CPU's field_solver (field.h), ctx aside. */
 int field_inflate_solve(const float *cov, int w, int h, double tol, float *out, int *cycles,
-                        double *resid);
+                        double *resid, orf_err *e);
 
 /* ---- the multigrid's pieces, for the CUDA solve (kernels/cuda_field.cu) ---- */
 

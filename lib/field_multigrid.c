@@ -343,16 +343,16 @@ static void cpu_coarse_rhs(void *ctx, int l)
 }
 
 int field_inflate_solve(const float *cov, int w, int h, double tol, float *out, int *cycles,
-                        double *resid)
+                        double *resid, orf_err *e)
 {
     mg_level lv[MG_MAX_LEVELS];
     int nlev = 0;
     if (mg_build(cov, w, h, lv, &nlev) != 0)
-        return -1;
+        return orf_fail(e, "too_large", "field: out of memory for the solver");
     cpu_mg c = {lv, malloc((size_t)h * sizeof(double))};
     if (!c.rows) {
         mg_free(lv, nlev);
-        return -1;
+        return orf_fail(e, "too_large", "field: out of memory for the solver");
     }
     mg_ops o = {&c, cpu_smooth, cpu_residual, cpu_restrict, cpu_prolong, cpu_coarse_rhs};
     mg_solve(&o, nlev, mg_bnorm(&lv[0]), tol, cycles, resid);

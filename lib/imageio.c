@@ -6,7 +6,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,7 +15,6 @@
 #include <stb_image.h>
 #include <zlib.h>
 
-#include "alloc.h"
 #include "image_sandbox.h"
 
 #define IMAGE_MAX_FILE_BYTES ((size_t)1 << 30)

@@ -26,6 +26,35 @@
 #include "hd/hd.h"
 #include "hd/mt_cell.h"
 
+/* Grid point p's coordinates (i, j, k) in a grid nx points wide, ny deep. */
+ORF_HD void mt_point_ijk(uint64_t p, int nx, int ny, int *i, int *j, int *k)
+{
+    uint64_t r = p / (uint64_t)nx;
+    *i = (int)(p % (uint64_t)nx);
+    *j = (int)(r % (uint64_t)ny);
+    *k = (int)(r / (uint64_t)ny);
+}
+
+/* The crossing-edge bits of grid point p (mt_point_edges from its index):
+ * not 0 exactly when p is active. */
+ORF_HD unsigned mt_point_bits(const uint8_t *in, int nx, int ny, int nz, uint64_t p)
+{
+    int i, j, k;
+    mt_point_ijk(p, nx, ny, &i, &j, &k);
+    return mt_point_edges(in, nx, ny, nz, i, j, k, (long)p);
+}
+
+/* The case index of the cell whose lowest corner is p (slab = nx * ny), 0
+ * (no triangles) for a point on the far faces, which has no cell. */
+ORF_HD unsigned mt_point_cell(const uint8_t *in, int nx, int ny, int nz, uint64_t slab, uint64_t p)
+{
+    int i, j, k;
+    mt_point_ijk(p, nx, ny, &i, &j, &k);
+    if (i + 1 >= nx || j + 1 >= ny || k + 1 >= nz)
+        return 0;
+    return mt_cell_index(in, (long)p, (long)nx, (long)slab);
+}
+
 /* The place of point q in act, searched after place a (act[a] = p < q, and
  * q is known to be active): lower bound in (a, min(nact, a + (q - p) + 1)). */
 ORF_HD uint32_t mt_active_find(const uint64_t *act, uint32_t nact, uint32_t a, uint64_t q)
@@ -56,12 +85,7 @@ ORF_HD void mt_active_triangles(const uint8_t *in, int nx, int ny, int nz, uint6
                                 const uint8_t *tri_count, const uint8_t (*tris)[36], uint32_t *idx)
 {
     uint64_t p = act[a];
-    int i = (int)(p % (uint64_t)nx);
-    uint64_t r = p / (uint64_t)nx;
-    int j = (int)(r % (uint64_t)ny), k = (int)(r / (uint64_t)ny);
-    if (i + 1 >= nx || j + 1 >= ny || k + 1 >= nz)
-        return; /* a point on the far faces has no cell */
-    unsigned ci = mt_cell_index(in, (long)p, (long)nx, (long)slab);
+    unsigned ci = mt_point_cell(in, nx, ny, nz, slab, p);
     unsigned nt = tri_count[ci];
     uint64_t t = tbase[a];
     for (unsigned c = 0; c < 3 * nt; c++) {
@@ -74,16 +98,11 @@ ORF_HD void mt_active_triangles(const uint8_t *in, int nx, int ny, int nz, uint6
     }
 }
 
-/* The triangle count of active point act[a]'s cell (0 on the far faces). */
+/* The triangle count of point p's cell (0 on the far faces). */
 ORF_HD uint32_t mt_active_tri_count(const uint8_t *in, int nx, int ny, int nz, uint64_t slab, uint64_t p,
                                     const uint8_t *tri_count)
 {
-    int i = (int)(p % (uint64_t)nx);
-    uint64_t r = p / (uint64_t)nx;
-    int j = (int)(r % (uint64_t)ny), k = (int)(r / (uint64_t)ny);
-    if (i + 1 >= nx || j + 1 >= ny || k + 1 >= nz)
-        return 0;
-    return tri_count[mt_cell_index(in, (long)p, (long)nx, (long)slab)];
+    return tri_count[mt_point_cell(in, nx, ny, nz, slab, p)];
 }
 
 #endif

@@ -525,7 +525,7 @@ static void parity_field_solve(void)
         double r0 = -1, r1 = -2;
         orf_err e;
         backend_facts f;
-        field_inflate_solve(cov, w, h, 2e-3, ref, &c0, &r0);
+        field_inflate_solve(cov, w, h, 2e-3, ref, &c0, &r0, NULL);
         int rc = skip_reason ? -1 : backend_field_solve(&gpu, cov, w, h, 2e-3, got, &c1, &r1, &f, &e);
         PCHECK(rc == 0 && ran_on_gpu(&f) && c0 == c1 && r0 == r1 &&
                    memcmp(ref, got, (size_t)w * h * sizeof *ref) == 0,

@@ -328,7 +328,7 @@ static int device_solve_same(const float *cov, int w, int h, int *cycles_out)
     double r0 = -1, r1 = -2;
     mg_level lv[MG_MAX_LEVELS];
     int nlev = 0;
-    int ok = field_inflate_solve(cov, w, h, 2e-3, ref, &c0, &r0) == 0 && mg_build(cov, w, h, lv, &nlev) == 0;
+    int ok = field_inflate_solve(cov, w, h, 2e-3, ref, &c0, &r0, NULL) == 0 && mg_build(cov, w, h, lv, &nlev) == 0;
     if (ok) {
         emu_mg g = {lv, malloc((size_t)h * sizeof(double)), 12345};
         mg_ops o = {&g, emu_smooth, emu_residual, emu_restrict, emu_prolong, emu_rhs};

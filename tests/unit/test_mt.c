@@ -93,19 +93,16 @@ static int active_extraction_same(const orf_volume *v, uint64_t *nact_out)
         in[p] = v->f[p] > 0.0f;
     uint64_t *act = malloc((npts + 1) * sizeof *act);
     uint32_t nact = 0;
-    for (uint64_t p = 0; p < npts; p++) {
-        int i = (int)(p % nx), j = (int)(p / nx % ny), k = (int)(p / slab);
-        if (mt_point_edges(in, nx, ny, nz, i, j, k, (long)p))
+    for (uint64_t p = 0; p < npts; p++)
+        if (mt_point_bits(in, nx, ny, nz, p))
             act[nact++] = p;
-    }
     *nact_out = nact;
     uint8_t *bits = malloc(nact + 1);
     uint32_t *vbase = malloc((nact + 1) * sizeof *vbase), *tbase = malloc((nact + 1) * sizeof *tbase);
     uint32_t nv = 0, nt = 0;
     for (uint32_t a = 0; a < nact; a++) {
         uint64_t p = act[a];
-        int i = (int)(p % nx), j = (int)(p / nx % ny), k = (int)(p / slab);
-        bits[a] = (uint8_t)mt_point_edges(in, nx, ny, nz, i, j, k, (long)p);
+        bits[a] = (uint8_t)mt_point_bits(in, nx, ny, nz, p);
         vbase[a] = nv;
         tbase[a] = nt;
         nv += mt_bitcount7(bits[a]);
@@ -115,7 +112,8 @@ static int active_extraction_same(const orf_volume *v, uint64_t *nact_out)
     uint32_t *idx = malloc(((size_t)nt * 3 + 1) * sizeof *idx);
     for (uint32_t a = 0; a < nact; a++) { /* cuda_mt.cu's k_vertices, for one active point */
         uint64_t p = act[a], id = vbase[a];
-        int i = (int)(p % nx), j = (int)(p / nx % ny), k = (int)(p / slab);
+        int i, j, k;
+        mt_point_ijk(p, nx, ny, &i, &j, &k);
         for (unsigned d = 1; d < 8; d++) {
             if (!(bits[a] & (1u << (d - 1))))
                 continue;
